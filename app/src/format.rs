@@ -1,0 +1,88 @@
+//! Human formatting of durations, token counts, money and times, shared by all pages.
+
+/// `842 ms`, `1.24 s`, `2.0 min`.
+pub fn duration_ms(ms: f64) -> String {
+    if ms < 1.0 {
+        format!("{:.2} ms", ms)
+    } else if ms < 1000.0 {
+        format!("{:.0} ms", ms)
+    } else if ms < 60_000.0 {
+        format!("{:.2} s", ms / 1000.0)
+    } else {
+        format!("{:.1} min", ms / 60_000.0)
+    }
+}
+
+/// `950`, `12.3k`, `4.1M`.
+pub fn count(n: i64) -> String {
+    let f = n as f64;
+    if n.abs() < 1000 {
+        n.to_string()
+    } else if n.abs() < 1_000_000 {
+        format!("{:.1}k", f / 1e3)
+    } else {
+        format!("{:.1}M", f / 1e6)
+    }
+}
+
+/// Dollars with enough precision for per-request LLM costs: `$0.0123`, `$4.20`.
+pub fn usd(v: f64) -> String {
+    if v == 0.0 {
+        "$0".into()
+    } else if v.abs() < 0.01 {
+        format!("${:.4}", v)
+    } else {
+        format!("${:.2}", v)
+    }
+}
+
+/// UTC `YYYY-MM-DD HH:MM:SS.mmm` from epoch milliseconds, without a date library (it must
+/// also run in the browser).
+pub fn utc_ms(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let milli = ms.rem_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}.{milli:03}",
+        sod / 3600,
+        (sod % 3600) / 60,
+        sod % 60
+    )
+}
+
+// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_epoch_and_leap_day() {
+        assert_eq!(utc_ms(0), "1970-01-01 00:00:00.000");
+        assert_eq!(utc_ms(951_782_400_123), "2000-02-29 00:00:00.123");
+        assert_eq!(utc_ms(1_795_464_008_869), "2026-11-23 20:00:08.869");
+    }
+
+    #[test]
+    fn durations_pick_a_unit() {
+        assert_eq!(duration_ms(842.4), "842 ms");
+        assert_eq!(duration_ms(1240.0), "1.24 s");
+        assert_eq!(count(12_345), "12.3k");
+        assert_eq!(usd(0.01234), "$0.01");
+        assert_eq!(usd(0.001234), "$0.0012");
+    }
+}

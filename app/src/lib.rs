@@ -1,0 +1,64 @@
+//! Sightline's web app: pages, components, the `#[server]` functions they call, the wire types
+//! that cross to the browser and — behind `ssr` — the [`contract::Contract`] the server
+//! implements. This crate knows no SQL and no HTTP routing.
+
+pub mod api;
+pub mod components;
+#[cfg(feature = "ssr")]
+pub mod contract;
+pub mod error;
+pub mod format;
+pub mod pages;
+pub mod types;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes, A},
+    path,
+};
+
+pub use error::AppError;
+
+/// The HTML document around [`App`]; used by the SSR handler.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        // name = "sightline" in [[workspace.metadata.leptos]] => /pkg/sightline.css
+        <Stylesheet id="leptos" href="/pkg/sightline.css"/>
+        <Title text="Sightline"/>
+        <Router>
+            <header class="topbar">
+                <A href="/traces" attr:class="brand">"Sightline"</A>
+                <nav>
+                    <A href="/traces">"Traces"</A>
+                </nav>
+            </header>
+            <main>
+                <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
+                    <Route path=path!("") view=pages::traces::TracesPage/>
+                    <Route path=path!("/traces") view=pages::traces::TracesPage/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}

@@ -1,0 +1,3 @@
+//! One module per route; route components end in `Page`.
+
+pub mod traces;

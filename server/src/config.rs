@@ -1,0 +1,220 @@
+//! Command line and environment configuration: one clap struct per subcommand, parsed once in
+//! `main`, checked by `validate()`, handed down as values. No other code reads the environment.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "sightline", version, about = "Self-hosted LLM observability server")]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// Without a subcommand, `sightline` serves (as `cargo leptos serve` runs it).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub serve: ServeConfig,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server: web app, MLflow REST API and OTLP/HTTP on --listen, OTLP/HTTP on
+    /// --otlp-http-listen, OTLP/gRPC on --otlp-grpc-listen.
+    Serve(ServeConfig),
+    /// Apply database migrations and exit.
+    Migrate(DatabaseConfig),
+    /// Send the built-in chatbot workload to a running server over OTLP/HTTP.
+    Demo(DemoConfig),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseConfig {
+    /// Database URL: `sqlite://path/file.db` or `postgres://user@host/db`. Default: a SQLite
+    /// file in --data-dir.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Directory for the default SQLite database.
+    #[arg(long, env = "SIGHTLINE_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+}
+
+impl DatabaseConfig {
+    /// The URL to connect to, with the SQLite default filled in.
+    pub fn url(&self) -> String {
+        match &self.database_url {
+            Some(u) if !u.is_empty() => u.clone(),
+            _ => format!("sqlite://{}", self.data_dir.join("sightline.db").display()),
+        }
+    }
+}
+
+/// A secret whose `Debug` never prints it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_string()))
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    /// Address of the web app, MLflow REST API and OTLP/HTTP `/v1/traces`.
+    #[arg(long, env = "SIGHTLINE_LISTEN", default_value = "127.0.0.1:5000")]
+    pub listen: SocketAddr,
+
+    /// Address of the OTLP/HTTP-only listener (the OpenTelemetry default port); `off` disables.
+    #[arg(long, env = "SIGHTLINE_OTLP_HTTP_LISTEN", default_value = "127.0.0.1:4318")]
+    pub otlp_http_listen: String,
+
+    /// Address of the OTLP/gRPC listener; `off` disables.
+    #[arg(long, env = "SIGHTLINE_OTLP_GRPC_LISTEN", default_value = "127.0.0.1:4317")]
+    pub otlp_grpc_listen: String,
+
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+
+    /// Ingest API keys (comma-separated). When set, ingest requests must carry
+    /// `Authorization: Bearer <key>`; when empty, ingest is open.
+    #[arg(long = "api-key", env = "SIGHTLINE_API_KEYS", value_delimiter = ',')]
+    pub api_keys: Vec<Secret>,
+
+    #[command(flatten)]
+    pub ingest: IngestConfig,
+
+    /// Also feed the built-in chatbot workload to this server, so a first run shows live data.
+    #[arg(long, env = "SIGHTLINE_DEMO")]
+    pub demo: bool,
+
+    /// Demo traffic rate, traces per second (with --demo).
+    #[arg(long, env = "SIGHTLINE_DEMO_RATE", default_value_t = 5.0)]
+    pub demo_rate: f64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct IngestConfig {
+    /// Largest request body accepted, in bytes, as sent (compressed). Larger → 413.
+    #[arg(long, env = "SIGHTLINE_MAX_REQUEST_BYTES", default_value_t = 32 << 20)]
+    pub max_request_bytes: usize,
+
+    /// Largest request body after decompression, in bytes (guards against zip bombs).
+    #[arg(long, env = "SIGHTLINE_MAX_DECODED_BYTES", default_value_t = 128 << 20)]
+    pub max_decoded_bytes: usize,
+
+    /// Spans that may wait for the writer; beyond it ingest answers 503 with Retry-After.
+    #[arg(long, env = "SIGHTLINE_QUEUE_SPANS", default_value_t = 200_000)]
+    pub queue_spans: usize,
+
+    /// Most spans committed in one transaction (group commit).
+    #[arg(long, env = "SIGHTLINE_BATCH_SPANS", default_value_t = 20_000)]
+    pub batch_spans: usize,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            max_request_bytes: 32 << 20,
+            max_decoded_bytes: 128 << 20,
+            queue_spans: 200_000,
+            batch_spans: 20_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DemoConfig {
+    /// Base URL of the Sightline (or any OTLP/HTTP) server.
+    #[arg(long, env = "SIGHTLINE_DEMO_TARGET", default_value = "http://127.0.0.1:5000")]
+    pub target: String,
+
+    /// Traces per second.
+    #[arg(long, default_value_t = 5.0)]
+    pub rate: f64,
+
+    /// Traces per OTLP request.
+    #[arg(long, default_value_t = 5)]
+    pub batch: usize,
+
+    /// Stop after this many traces (default: run until interrupted).
+    #[arg(long)]
+    pub total: Option<u64>,
+
+    /// Workload seed.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+
+    /// Before going live, send traces spread over this many past minutes.
+    #[arg(long, default_value_t = 0)]
+    pub backfill_minutes: u32,
+
+    /// Experiment to send to (`x-mlflow-experiment-id`); default experiment 0.
+    #[arg(long)]
+    pub experiment_id: Option<String>,
+
+    /// API key sent as `Authorization: Bearer`.
+    #[arg(long, env = "SIGHTLINE_DEMO_API_KEY")]
+    pub api_key: Option<Secret>,
+}
+
+/// A configuration that cannot work.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{flag}: {message}")]
+    Invalid { flag: &'static str, message: String },
+}
+
+/// Parses a listener flag: an address, or `off`.
+pub fn optional_addr(flag: &'static str, v: &str) -> Result<Option<SocketAddr>, Error> {
+    if v.eq_ignore_ascii_case("off") || v.is_empty() {
+        return Ok(None);
+    }
+    v.parse().map(Some).map_err(|e| Error::Invalid {
+        flag,
+        message: format!("{v:?} is not an address like 127.0.0.1:4318 or `off` ({e})"),
+    })
+}
+
+impl ServeConfig {
+    /// Fails fast on settings that cannot work, with the flag named.
+    pub fn validate(&self) -> Result<(), Error> {
+        optional_addr("--otlp-http-listen", &self.otlp_http_listen)?;
+        optional_addr("--otlp-grpc-listen", &self.otlp_grpc_listen)?;
+        let url = self.database.url();
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres:") || url.starts_with("postgresql:")) {
+            return Err(Error::Invalid {
+                flag: "--database-url",
+                message: format!("unsupported scheme in {url:?}: use sqlite:// or postgres://"),
+            });
+        }
+        if self.ingest.queue_spans == 0 || self.ingest.batch_spans == 0 {
+            return Err(Error::Invalid {
+                flag: "--queue-spans/--batch-spans",
+                message: "must be at least 1".into(),
+            });
+        }
+        if self.api_keys.iter().any(|k| k.0.trim().len() < 8) {
+            return Err(Error::Invalid {
+                flag: "--api-key",
+                message: "API keys must be at least 8 characters".into(),
+            });
+        }
+        if !(self.demo_rate > 0.0 && self.demo_rate <= 10_000.0) {
+            return Err(Error::Invalid {
+                flag: "--demo-rate",
+                message: "must be in (0, 10000] traces per second".into(),
+            });
+        }
+        Ok(())
+    }
+}

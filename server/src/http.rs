@@ -1,0 +1,237 @@
+//! The routers and listeners: the main port (web app, MLflow REST API, OTLP/HTTP, health),
+//! the OTLP/HTTP-only port and the OTLP/gRPC port; graceful shutdown that drains the writer.
+//! Routes only: handlers live in `receive/*`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tokio::sync::watch;
+use tower_http::trace::TraceLayer;
+
+use crate::config::{optional_addr, ServeConfig};
+use crate::error::MlflowError;
+use crate::normalize::PriceTable;
+use crate::receive::{mlflow, otlp_grpc, otlp_http, ApiKeys, Ingest, Limits};
+use crate::store::{self, writer, Backend};
+
+/// Shared by every route.
+#[derive(Clone)]
+pub struct AppState {
+    pub ingest: Arc<Ingest>,
+    pub backend: Arc<dyn Backend>,
+}
+
+/// Builds the ingest state: prices loaded, writer started. The join handle ends after every
+/// `Ingest` clone is dropped and the queue is drained.
+pub async fn build_state(
+    backend: Arc<dyn Backend>,
+    limits: Limits,
+    settings: writer::WriterSettings,
+    api_keys: ApiKeys,
+) -> anyhow::Result<(AppState, tokio::task::JoinHandle<()>)> {
+    let prices = PriceTable::new(backend.load_prices().await.context("loading model prices")?);
+    let (writer, task) = writer::spawn(backend.clone(), settings);
+    let ingest = Arc::new(Ingest::new(writer, backend.clone(), prices, limits, api_keys));
+    Ok((AppState { ingest, backend }, task))
+}
+
+/// OTLP/HTTP alone (the :4318 listener).
+pub fn otlp_router(state: &AppState) -> Router {
+    Router::new()
+        .route("/v1/traces", post(otlp_http::export))
+        .layer(DefaultBodyLimit::disable())
+        .with_state(state.ingest.clone())
+}
+
+/// MLflow's REST write path, mounted under `/api` and `/ajax-api`.
+fn mlflow_router(state: &AppState) -> Router {
+    let max = state.ingest.limits.max_request_bytes;
+    Router::new()
+        .route("/2.0/mlflow/experiments/get-by-name", get(mlflow::get_experiment_by_name))
+        .route("/2.0/mlflow/experiments/get", get(mlflow::get_experiment))
+        .route("/2.0/mlflow/experiments/create", post(mlflow::create_experiment))
+        .route("/3.0/mlflow/server-info", get(mlflow::server_info))
+        .route("/3.0/mlflow/traces", post(mlflow::start_trace_v3))
+        .route("/2.0/mlflow-artifacts/artifacts/{*path}", put(mlflow::put_artifact))
+        .fallback(|| async { MlflowError::new("ENDPOINT_NOT_FOUND", "No such MLflow endpoint on this server") })
+        .layer(DefaultBodyLimit::max(max))
+        .with_state(state.ingest.clone())
+}
+
+async fn require_key(State(keys): State<ApiKeys>, req: Request, next: Next) -> Response {
+    let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok());
+    if keys.allows(auth) {
+        next.run(req).await
+    } else {
+        MlflowError::new("UNAUTHENTICATED", "missing or invalid API key: send Authorization: Bearer <key>")
+            .into_response()
+    }
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.backend.ping().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "Readiness check failed.");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+        }
+    }
+}
+
+/// The main router: pages, server functions, MLflow API, OTLP/HTTP and health.
+pub fn app(state: AppState, leptos_options: LeptosOptions) -> Router {
+    let routes = generate_route_list(app::App);
+    let contract: Arc<dyn app::contract::Contract> = Arc::new(crate::query::Query::new(state.backend.clone()));
+    let pages = Router::new()
+        .leptos_routes_with_context(
+            &leptos_options,
+            routes,
+            {
+                let contract = contract.clone();
+                move || provide_context(contract.clone())
+            },
+            {
+                let options = leptos_options.clone();
+                move || app::shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler(app::shell))
+        .with_state(leptos_options);
+    let mlflow = mlflow_router(&state).layer(middleware::from_fn_with_state(state.ingest.api_keys.clone(), require_key));
+    let version = Router::new()
+        .route("/version", get(mlflow::version))
+        .layer(middleware::from_fn_with_state(state.ingest.api_keys.clone(), require_key));
+    Router::new()
+        .nest("/api", mlflow.clone())
+        .nest("/ajax-api", mlflow)
+        .merge(version)
+        .merge(otlp_router(&state))
+        .route("/health", get(|| async { "OK" }))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz).with_state(state.clone()))
+        .merge(pages)
+        .layer(TraceLayer::new_for_http())
+}
+
+/// Runs `sightline serve` until SIGINT/SIGTERM, then drains: listeners stop accepting,
+/// in-flight requests finish, the writer commits what is queued.
+pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
+    let url = cfg.database.url();
+    let backend = store::connect(&url).await.with_context(|| format!("opening database {url}"))?;
+    tracing::info!(backend = backend.name(), "Database ready, migrations applied.");
+    let limits = Limits {
+        max_request_bytes: cfg.ingest.max_request_bytes,
+        max_decoded_bytes: cfg.ingest.max_decoded_bytes,
+        ..Limits::default()
+    };
+    let settings = writer::WriterSettings { queue_spans: cfg.ingest.queue_spans, batch_spans: cfg.ingest.batch_spans };
+    let (state, writer_task) = build_state(backend, limits, settings, ApiKeys::new(&cfg.api_keys)).await?;
+
+    let options = leptos_options(cfg.listen)?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+
+    let main_listener = bind(cfg.listen).await?;
+    tracing::info!(addr = %cfg.listen, "Web app, MLflow API and OTLP/HTTP listening.");
+    tasks.push(tokio::spawn(serve_http(main_listener, app(state.clone(), options), stop_rx.clone())));
+    if let Some(addr) = optional_addr("--otlp-http-listen", &cfg.otlp_http_listen)? {
+        let l = bind(addr).await?;
+        tracing::info!(%addr, "OTLP/HTTP listening.");
+        tasks.push(tokio::spawn(serve_http(l, otlp_router(&state).layer(TraceLayer::new_for_http()), stop_rx.clone())));
+    }
+    if let Some(addr) = optional_addr("--otlp-grpc-listen", &cfg.otlp_grpc_listen)? {
+        let l = bind(addr).await?;
+        tracing::info!(%addr, "OTLP/gRPC listening.");
+        tasks.push(tokio::spawn(serve_grpc(l, state.ingest.clone(), stop_rx.clone())));
+    }
+    let demo = cfg.demo.then(|| {
+        let settings = crate::demo::sender::DemoSettings {
+            target: format!("http://{}", cfg.listen),
+            rate: cfg.demo_rate,
+            batch: 5,
+            seed: 42,
+            total: None,
+            api_key: cfg.api_keys.first().map(|k| k.0.clone()),
+            experiment_id: None,
+            backfill_minutes: 30,
+        };
+        tracing::info!(rate = cfg.demo_rate, "Demo traffic enabled.");
+        tokio::spawn(crate::demo::sender::run(settings, stop_rx.clone()))
+    });
+    drop(state);
+
+    shutdown_signal().await;
+    tracing::info!("Shutting down: draining requests and the write queue.");
+    let _ = stop_tx.send(true);
+    if let Some(d) = demo {
+        let _ = d.await;
+    }
+    for t in tasks {
+        t.await.context("listener task panicked")??;
+    }
+    writer_task.await.context("writer task panicked")?;
+    tracing::info!("Stopped.");
+    Ok(())
+}
+
+/// Leptos settings: from cargo-leptos' environment when it runs us, else the workspace
+/// defaults (site in `target/site`), with the site address set to `--listen`.
+pub fn leptos_options(listen: SocketAddr) -> anyhow::Result<LeptosOptions> {
+    let mut options = get_configuration(None).context("reading Leptos configuration")?.leptos_options;
+    if options.output_name.is_empty() {
+        options.output_name = "sightline".into();
+    }
+    options.site_addr = listen;
+    Ok(options)
+}
+
+async fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))
+}
+
+async fn wait_stop(mut rx: watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
+}
+
+pub async fn serve_http(listener: tokio::net::TcpListener, router: Router, stop: watch::Receiver<bool>) -> anyhow::Result<()> {
+    axum::serve(listener, router.into_make_service())
+        .with_graceful_shutdown(wait_stop(stop))
+        .await
+        .context("HTTP server failed")
+}
+
+pub async fn serve_grpc(listener: tokio::net::TcpListener, ingest: Arc<Ingest>, stop: watch::Receiver<bool>) -> anyhow::Result<()> {
+    let incoming = tonic::transport::server::TcpIncoming::from(listener);
+    tonic::transport::Server::builder()
+        .add_service(otlp_grpc::service(ingest))
+        .serve_with_incoming_shutdown(incoming, wait_stop(stop))
+        .await
+        .context("gRPC server failed")
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

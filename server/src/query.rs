@@ -1,0 +1,68 @@
+//! Reads for the pages: implements the app's [`Contract`] on top of a [`Backend`], turning
+//! stored rows into wire types.
+
+use std::sync::Arc;
+
+use app::contract::Contract;
+use app::types::{TraceListQuery, TraceSummary};
+use app::AppError;
+
+use crate::store::{self, Backend, TraceQuery, TraceRecord};
+
+pub struct Query {
+    backend: Arc<dyn Backend>,
+}
+
+impl Query {
+    pub fn new(backend: Arc<dyn Backend>) -> Query {
+        Query { backend }
+    }
+}
+
+fn app_error(e: store::Error) -> AppError {
+    match e {
+        store::Error::NotFound(what) => AppError::NotFound(what),
+        other => {
+            tracing::error!(error = %other, "Page query failed.");
+            AppError::Unavailable("storage unavailable; see the server log".into())
+        }
+    }
+}
+
+pub fn summary(r: TraceRecord) -> TraceSummary {
+    TraceSummary {
+        trace_id: hex::encode(r.trace_id),
+        experiment_id: r.experiment_id.to_string(),
+        duration_ms: r.duration_ns().filter(|_| r.root_span_id.is_some() || r.info_finalized).map(|d| d as f64 / 1e6),
+        start_ms: if r.start_ns == i64::MAX { 0 } else { r.start_ns / 1_000_000 },
+        name: r.name,
+        status: r.status,
+        models: r.models,
+        input_tokens: r.input_tokens,
+        output_tokens: r.output_tokens,
+        total_cost: r.cost,
+        span_count: r.span_count,
+        error_count: r.error_count,
+        session_id: r.session_id,
+        request_preview: r.request_preview,
+    }
+}
+
+#[async_trait::async_trait]
+impl Contract for Query {
+    async fn list_traces(&self, q: TraceListQuery) -> Result<Vec<TraceSummary>, AppError> {
+        let experiment_id = match q.experiment_id {
+            Some(e) => Some(e.parse::<i64>().map_err(|_| AppError::Invalid {
+                field: "experiment_id".into(),
+                message: format!("{e:?} is not an integer"),
+            })?),
+            None => None,
+        };
+        let rows = self
+            .backend
+            .list_traces(&TraceQuery { experiment_id, limit: q.limit })
+            .await
+            .map_err(app_error)?;
+        Ok(rows.into_iter().map(summary).collect())
+    }
+}

@@ -1,0 +1,211 @@
+//! Receivers: decode each protocol's payloads into domain batches, normalise them and hand
+//! them to the writer. They know no SQL; `crate::error` renders their errors per protocol.
+
+pub mod auth;
+pub mod mlflow;
+pub mod otlp;
+pub mod otlp_grpc;
+pub mod otlp_http;
+pub mod otlp_json;
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, RwLock};
+
+use crate::model::{ResourceGroup, TraceId, TraceInfo, TracePatch};
+use crate::normalize::{self, PriceTable};
+use crate::store::writer::{SubmitError, WriterHandle};
+use crate::store::{Backend, PreparedBatch, SpanRow};
+
+pub use auth::ApiKeys;
+
+/// Everything that can go wrong receiving data, independent of protocol.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Error {
+    #[error("unsupported content type {0:?}: send application/x-protobuf or application/json")]
+    UnsupportedMediaType(String),
+    #[error("unsupported content encoding {0:?}: send gzip, deflate or identity")]
+    UnsupportedEncoding(String),
+    #[error("request body larger than {limit} bytes")]
+    TooLarge { limit: usize },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("no experiment with id={0} exists")]
+    ExperimentNotFound(String),
+    #[error("missing or invalid API key: send Authorization: Bearer <key>")]
+    Unauthorized,
+    #[error("{0}")]
+    Overloaded(String),
+    #[error("temporarily unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<SubmitError> for Error {
+    fn from(e: SubmitError) -> Self {
+        match e {
+            SubmitError::Overloaded { .. } => Error::Overloaded(e.to_string()),
+            SubmitError::TooLarge { .. } => Error::Invalid(e.to_string()),
+            SubmitError::Closed => Error::Unavailable(e.to_string()),
+            SubmitError::Store { transient: true, message } => Error::Unavailable(message),
+            SubmitError::Store { transient: false, message } => Error::Internal(message),
+        }
+    }
+}
+
+impl From<crate::store::Error> for Error {
+    fn from(e: crate::store::Error) -> Self {
+        Error::Unavailable(e.to_string())
+    }
+}
+
+/// Hard limits on one request; beyond them the request is refused whole (400), because such
+/// input comes from a broken or hostile client and storing part of it helps nobody.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_request_bytes: usize,
+    pub max_decoded_bytes: usize,
+    pub max_attributes: usize,
+    pub max_events: usize,
+    pub max_links: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_request_bytes: 32 << 20,
+            max_decoded_bytes: 128 << 20,
+            max_attributes: 10_000,
+            max_events: 10_000,
+            max_links: 1_000,
+        }
+    }
+}
+
+/// What one accepted request did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IngestReport {
+    pub accepted_spans: usize,
+    pub rejected_spans: usize,
+    /// Why spans were rejected (first reason), for OTLP's `partial_success.error_message`.
+    pub rejection: Option<String>,
+}
+
+/// The shared ingest path behind every protocol: experiment check, normalisation, row
+/// preparation, writer submission.
+pub struct Ingest {
+    pub writer: WriterHandle,
+    pub backend: Arc<dyn Backend>,
+    pub prices: RwLock<Arc<PriceTable>>,
+    pub limits: Limits,
+    pub api_keys: ApiKeys,
+    known_experiments: RwLock<HashSet<i64>>,
+}
+
+impl Ingest {
+    pub fn new(
+        writer: WriterHandle,
+        backend: Arc<dyn Backend>,
+        prices: PriceTable,
+        limits: Limits,
+        api_keys: ApiKeys,
+    ) -> Ingest {
+        Ingest {
+            writer,
+            backend,
+            prices: RwLock::new(Arc::new(prices)),
+            limits,
+            api_keys,
+            known_experiments: RwLock::new(HashSet::from([0])),
+        }
+    }
+
+    fn prices(&self) -> Arc<PriceTable> {
+        match self.prices.read() {
+            Ok(p) => p.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Resolves an experiment id sent by a client (`x-mlflow-experiment-id`, trace location):
+    /// absent means the default experiment `0`; unknown ids are refused.
+    pub async fn experiment(&self, raw: Option<&str>) -> Result<i64, Error> {
+        let raw = raw.map(str::trim).filter(|s| !s.is_empty()).unwrap_or("0");
+        let id: i64 = raw
+            .parse()
+            .map_err(|_| Error::Invalid(format!("experiment id {raw:?} is not an integer")))?;
+        if self.known_experiments.read().map(|k| k.contains(&id)).unwrap_or(false) {
+            return Ok(id);
+        }
+        match self.backend.get_experiment(id).await? {
+            Some(_) => {
+                if let Ok(mut k) = self.known_experiments.write() {
+                    k.insert(id);
+                }
+                Ok(id)
+            }
+            None => Err(Error::ExperimentNotFound(raw.to_string())),
+        }
+    }
+
+    /// Normalises and stores decoded spans; returns once they are committed.
+    pub async fn ingest_groups(
+        &self,
+        experiment_id: i64,
+        groups: Vec<ResourceGroup>,
+        rejected: Vec<String>,
+    ) -> Result<IngestReport, Error> {
+        let prices = self.prices();
+        let span_total: usize = groups.iter().map(|g| g.spans.len()).sum();
+        let build = move || prepare(experiment_id, groups, &prices);
+        // Compression and attribute parsing are CPU work: keep big requests off the runtime.
+        let batch = if span_total > 256 {
+            tokio::task::spawn_blocking(build)
+                .await
+                .map_err(|e| Error::Internal(format!("BUG: prepare task failed: {e}")))?
+        } else {
+            build()
+        };
+        let accepted = batch.spans.len();
+        if accepted > 0 {
+            self.writer.submit(batch).await?;
+        }
+        Ok(IngestReport {
+            accepted_spans: accepted,
+            rejected_spans: rejected.len(),
+            rejection: rejected.into_iter().next(),
+        })
+    }
+
+    /// Stores MLflow trace info (StartTraceV3); returns once committed.
+    pub async fn ingest_info(&self, info: TraceInfo) -> Result<(), Error> {
+        self.writer
+            .submit(PreparedBatch { infos: vec![info], ..Default::default() })
+            .await
+            .map_err(Error::from)
+    }
+}
+
+/// Normalises spans and derives per-trace patches (resource tags, root-span tags).
+pub fn prepare(experiment_id: i64, groups: Vec<ResourceGroup>, prices: &PriceTable) -> PreparedBatch {
+    let mut batch = PreparedBatch::default();
+    for group in groups {
+        let (service_name, resource_tags) = normalize::resource_tags(&group.resource);
+        let mut patches: BTreeMap<TraceId, TracePatch> = BTreeMap::new();
+        for raw in group.spans {
+            let patch = patches.entry(raw.trace_id).or_insert_with(|| TracePatch {
+                trace_id: raw.trace_id,
+                experiment_id,
+                service_name: service_name.clone(),
+                tags: resource_tags.clone(),
+            });
+            if raw.parent_span_id.is_none() {
+                patch.tags.extend(normalize::root_span_tags(&raw));
+            }
+            let span = normalize::normalize_span(raw, prices);
+            batch.spans.push(SpanRow::prepare(span));
+        }
+        batch.patches.extend(patches.into_values());
+    }
+    batch
+}

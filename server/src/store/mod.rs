@@ -1,0 +1,260 @@
+//! Storage: the [`Backend`] trait in domain language, its SQLite and PostgreSQL
+//! implementations (the only places with SQL), the batching writer, and the shared rules that
+//! sit above the dialects (row preparation, trace merge). Knows no HTTP.
+
+pub mod merge;
+pub mod payload;
+pub(crate) mod portable;
+pub mod postgres;
+pub mod sqlite;
+pub mod writer;
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use crate::model::{
+    Experiment, ModelPrice, SpanId, SpanKind, StatusCode, TraceId, TraceInfo, TracePatch,
+    TraceStatus,
+};
+
+pub use payload::{SpanPayload, SpanRow};
+
+/// Storage errors. Callers never look at SQLSTATE or message text: each backend maps its own
+/// constraint codes to `Conflict`.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0} already exists")]
+    Conflict(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("unsupported database URL {0:?}: use sqlite:// or postgres://")]
+    UnsupportedUrl(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Work for one transaction: spans ready to insert and trace-level facts.
+#[derive(Debug, Default, Clone)]
+pub struct PreparedBatch {
+    pub spans: Vec<SpanRow>,
+    pub patches: Vec<TracePatch>,
+    pub infos: Vec<TraceInfo>,
+}
+
+impl PreparedBatch {
+    pub fn extend(&mut self, other: PreparedBatch) {
+        self.spans.extend(other.spans);
+        self.patches.extend(other.patches);
+        self.infos.extend(other.infos);
+    }
+}
+
+/// What a committed batch changed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct WriteOutcome {
+    /// Spans newly stored (re-sent duplicates are not counted).
+    pub inserted_spans: usize,
+    pub traces_touched: usize,
+}
+
+/// A trace row: everything the list and the MLflow API show without reading spans.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraceRecord {
+    pub trace_id: TraceId,
+    pub experiment_id: i64,
+    pub start_ns: i64,
+    pub end_ns: i64,
+    pub status: TraceStatus,
+    pub root_span_id: Option<SpanId>,
+    pub name: Option<String>,
+    pub service_name: Option<String>,
+    pub session_id: Option<String>,
+    pub user_id: Option<String>,
+    pub models: Vec<String>,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cached_tokens: i64,
+    pub cost: Option<f64>,
+    pub span_count: i64,
+    pub error_count: i64,
+    pub request_preview: Option<String>,
+    pub response_preview: Option<String>,
+    pub client_request_id: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+    /// StartTraceV3 arrived: its trace-level fields win over ones derived from spans.
+    pub info_finalized: bool,
+}
+
+impl TraceRecord {
+    pub fn new(trace_id: TraceId, experiment_id: i64) -> TraceRecord {
+        TraceRecord {
+            trace_id,
+            experiment_id,
+            start_ns: i64::MAX,
+            end_ns: 0,
+            status: TraceStatus::InProgress,
+            root_span_id: None,
+            name: None,
+            service_name: None,
+            session_id: None,
+            user_id: None,
+            models: Vec::new(),
+            input_tokens: 0,
+            output_tokens: 0,
+            cached_tokens: 0,
+            cost: None,
+            span_count: 0,
+            error_count: 0,
+            request_preview: None,
+            response_preview: None,
+            client_request_id: None,
+            metadata: BTreeMap::new(),
+            info_finalized: false,
+        }
+    }
+
+    pub fn duration_ns(&self) -> Option<i64> {
+        (self.end_ns >= self.start_ns && self.start_ns != i64::MAX)
+            .then(|| self.end_ns - self.start_ns)
+    }
+}
+
+/// A trace with its tags and spans, as read back.
+#[derive(Debug, Clone)]
+pub struct StoredTrace {
+    pub record: TraceRecord,
+    pub tags: BTreeMap<String, String>,
+    pub spans: Vec<StoredSpan>,
+}
+
+/// A span as read back: indexed columns plus the decoded payload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredSpan {
+    pub trace_id: TraceId,
+    pub span_id: SpanId,
+    pub parent_span_id: Option<SpanId>,
+    pub name: String,
+    pub kind: SpanKind,
+    pub start_ns: i64,
+    pub end_ns: i64,
+    pub status: StatusCode,
+    pub status_message: String,
+    pub model: Option<String>,
+    pub provider: Option<String>,
+    pub input_tokens: Option<i64>,
+    pub output_tokens: Option<i64>,
+    pub cached_tokens: Option<i64>,
+    pub cost: Option<f64>,
+    pub payload: SpanPayload,
+}
+
+/// Which traces to list.
+#[derive(Debug, Clone, Default)]
+pub struct TraceQuery {
+    pub experiment_id: Option<i64>,
+    pub limit: u32,
+}
+
+/// Sizes for figures and the settings page.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    pub traces: i64,
+    pub spans: i64,
+}
+
+#[async_trait::async_trait]
+pub trait Backend: Send + Sync + 'static {
+    /// `sqlite` or `postgres`.
+    fn name(&self) -> &'static str;
+
+    /// Commits `batch` in one transaction: spans upserted (re-sent ones ignored), trace rows
+    /// merged, tags upserted. All or nothing.
+    async fn write_batch(&self, batch: &PreparedBatch) -> Result<WriteOutcome>;
+
+    async fn list_traces(&self, query: &TraceQuery) -> Result<Vec<TraceRecord>>;
+    async fn get_trace(&self, trace_id: &TraceId) -> Result<Option<StoredTrace>>;
+
+    async fn get_experiment(&self, id: i64) -> Result<Option<Experiment>>;
+    async fn get_experiment_by_name(&self, name: &str) -> Result<Option<Experiment>>;
+    /// `Conflict` when the name is taken.
+    async fn create_experiment(
+        &self,
+        name: &str,
+        artifact_location: Option<&str>,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<Experiment>;
+
+    async fn load_prices(&self) -> Result<Vec<ModelPrice>>;
+    /// Inserts the seed list when the price table is empty; returns how many were inserted.
+    async fn seed_prices(&self, prices: &[ModelPrice]) -> Result<usize>;
+
+    async fn stats(&self) -> Result<StoreStats>;
+    /// Is the database reachable (for /readyz)?
+    async fn ping(&self) -> Result<()>;
+}
+
+/// Connects to `url`, applies migrations and seeds prices on an empty table.
+pub async fn connect(url: &str) -> Result<Arc<dyn Backend>> {
+    let backend: Arc<dyn Backend> = if url.starts_with("sqlite:") {
+        Arc::new(sqlite::SqliteBackend::connect(url).await?)
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Arc::new(postgres::PgBackend::connect(url).await?)
+    } else {
+        return Err(Error::UnsupportedUrl(url.to_string()));
+    };
+    backend
+        .seed_prices(&crate::normalize::pricing::seed_prices())
+        .await?;
+    Ok(backend)
+}
+
+/// Distinct trace ids touched by a batch, in first-seen order.
+pub(crate) fn touched_traces(batch: &PreparedBatch) -> Vec<TraceId> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    let ids = batch
+        .spans
+        .iter()
+        .map(|s| s.trace_id)
+        .chain(batch.patches.iter().map(|p| p.trace_id))
+        .chain(batch.infos.iter().map(|i| i.trace_id));
+    for id in ids {
+        if seen.insert(id) {
+            out.push(id);
+        }
+    }
+    out
+}
+
+pub(crate) fn span_id_from(bytes: &[u8], what: &str) -> Result<SpanId> {
+    bytes
+        .try_into()
+        .map_err(|_| Error::Corrupt(format!("{what} has {} bytes, expected 8", bytes.len())))
+}
+
+pub(crate) fn trace_id_from(bytes: &[u8]) -> Result<TraceId> {
+    bytes
+        .try_into()
+        .map_err(|_| Error::Corrupt(format!("trace id has {} bytes, expected 16", bytes.len())))
+}
+
+pub(crate) fn status_to_str(s: TraceStatus) -> &'static str {
+    s.as_str()
+}
+
+pub(crate) fn status_from_str(s: &str) -> TraceStatus {
+    TraceStatus::parse(s).unwrap_or(TraceStatus::Unspecified)
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

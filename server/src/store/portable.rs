@@ -1,0 +1,408 @@
+//! SQL that is byte-for-byte the same in SQLite and PostgreSQL, written once. The
+//! [`portable_sql!`] macro expands these functions for one sqlx database type inside
+//! `sqlite.rs` and `postgres.rs`; only placeholders differ (QueryBuilder renders `?` or `$n`).
+//! A generic function over `sqlx::Database` would need a dozen higher-ranked `Encode`/`Decode`
+//! bounds on every item; the macro keeps the SQL readable and in one place.
+
+/// Rows per multi-row statement: stays under SQLite's 32,766 bind variables and PostgreSQL's
+/// 65,535 with 17 columns, while amortising the statement round trip.
+pub const ROWS_PER_STATEMENT: usize = 500;
+
+pub const TRACE_COLUMNS: &str = "trace_id, experiment_id, start_ns, end_ns, status, root_span_id, \
+     name, service_name, session_id, user_id, models, input_tokens, output_tokens, cached_tokens, \
+     cost, span_count, error_count, request_preview, response_preview, client_request_id, \
+     metadata, info_finalized";
+
+pub const SPAN_COLUMNS: &str = "trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, \
+     status, status_message, model, provider, input_tokens, output_tokens, cached_tokens, \
+     cost_input, cost_output, payload";
+
+macro_rules! portable_sql {
+    ($db:ty) => {
+        use std::collections::{BTreeMap, HashMap, HashSet};
+
+        use sqlx::{QueryBuilder, Row};
+
+        use crate::model::{SpanId, SpanKind, StatusCode, TraceId};
+        use crate::store::portable::{ROWS_PER_STATEMENT, SPAN_COLUMNS, TRACE_COLUMNS};
+        use crate::store::{
+            merge, span_id_from, status_from_str, status_to_str, trace_id_from, PreparedBatch,
+            Result, SpanPayload, StoredSpan, TraceRecord, WriteOutcome,
+        };
+
+        type Tx<'c> = sqlx::Transaction<'c, $db>;
+
+        /// The whole write path of one batch, in the caller's transaction.
+        pub(crate) async fn write_batch_in(
+            tx: &mut Tx<'_>,
+            batch: &PreparedBatch,
+        ) -> Result<WriteOutcome> {
+            let inserted = insert_spans(tx, batch).await?;
+            let touched = crate::store::touched_traces(batch);
+            let existing = load_traces(tx, &touched).await?;
+            let records = merge::merge_batch(existing, batch, &inserted);
+            upsert_traces(tx, &records).await?;
+            upsert_tags(tx, &merge::batch_tags(batch)).await?;
+            Ok(WriteOutcome { inserted_spans: inserted.len(), traces_touched: records.len() })
+        }
+
+        async fn insert_spans(
+            tx: &mut Tx<'_>,
+            batch: &PreparedBatch,
+        ) -> Result<HashSet<(TraceId, SpanId)>> {
+            let mut inserted = HashSet::with_capacity(batch.spans.len());
+            for chunk in batch.spans.chunks(ROWS_PER_STATEMENT) {
+                let mut qb: QueryBuilder<'_, $db> =
+                    QueryBuilder::new(format!("INSERT INTO spans ({SPAN_COLUMNS}) "));
+                qb.push_values(chunk, |mut b, s| {
+                    b.push_bind(&s.trace_id[..])
+                        .push_bind(&s.span_id[..])
+                        .push_bind(s.parent_span_id.as_ref().map(|p| &p[..]))
+                        .push_bind(&s.name)
+                        .push_bind(s.kind.as_str())
+                        .push_bind(s.start_ns)
+                        .push_bind(s.end_ns)
+                        .push_bind(s.status as i16)
+                        .push_bind(&s.status_message)
+                        .push_bind(&s.model)
+                        .push_bind(&s.provider)
+                        .push_bind(s.input_tokens)
+                        .push_bind(s.output_tokens)
+                        .push_bind(s.cached_tokens)
+                        .push_bind(s.cost_input)
+                        .push_bind(s.cost_output)
+                        .push_bind(&s.payload);
+                });
+                qb.push(" ON CONFLICT (trace_id, span_id) DO NOTHING RETURNING trace_id, span_id");
+                for row in qb.build().fetch_all(&mut **tx).await? {
+                    let t: Vec<u8> = row.try_get(0)?;
+                    let s: Vec<u8> = row.try_get(1)?;
+                    inserted.insert((trace_id_from(&t)?, span_id_from(&s, "span id")?));
+                }
+            }
+            Ok(inserted)
+        }
+
+        async fn load_traces(
+            tx: &mut Tx<'_>,
+            ids: &[TraceId],
+        ) -> Result<HashMap<TraceId, TraceRecord>> {
+            let mut out = HashMap::with_capacity(ids.len());
+            for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+                let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(format!(
+                    "SELECT {TRACE_COLUMNS} FROM traces WHERE trace_id IN ("
+                ));
+                let mut sep = qb.separated(", ");
+                for id in chunk {
+                    sep.push_bind(&id[..]);
+                }
+                qb.push(")");
+                for row in qb.build().fetch_all(&mut **tx).await? {
+                    let rec = trace_from_row(&row)?;
+                    out.insert(rec.trace_id, rec);
+                }
+            }
+            Ok(out)
+        }
+
+        async fn upsert_traces(tx: &mut Tx<'_>, records: &[TraceRecord]) -> Result<()> {
+            for chunk in records.chunks(ROWS_PER_STATEMENT) {
+                let mut qb: QueryBuilder<'_, $db> =
+                    QueryBuilder::new(format!("INSERT INTO traces ({TRACE_COLUMNS}) "));
+                qb.push_values(chunk, |mut b, r| {
+                    b.push_bind(&r.trace_id[..])
+                        .push_bind(r.experiment_id)
+                        .push_bind(r.start_ns)
+                        .push_bind(r.end_ns)
+                        .push_bind(status_to_str(r.status))
+                        .push_bind(r.root_span_id.as_ref().map(|s| &s[..]))
+                        .push_bind(&r.name)
+                        .push_bind(&r.service_name)
+                        .push_bind(&r.session_id)
+                        .push_bind(&r.user_id)
+                        .push_bind(serde_json::to_string(&r.models).unwrap_or_else(|_| "[]".into()))
+                        .push_bind(r.input_tokens)
+                        .push_bind(r.output_tokens)
+                        .push_bind(r.cached_tokens)
+                        .push_bind(r.cost)
+                        .push_bind(r.span_count)
+                        .push_bind(r.error_count)
+                        .push_bind(&r.request_preview)
+                        .push_bind(&r.response_preview)
+                        .push_bind(&r.client_request_id)
+                        .push_bind(serde_json::to_string(&r.metadata).unwrap_or_else(|_| "{}".into()))
+                        .push_bind(r.info_finalized);
+                });
+                // The merge already combined old and new values; the row is written whole.
+                qb.push(
+                    " ON CONFLICT (trace_id) DO UPDATE SET experiment_id = excluded.experiment_id, \
+                     start_ns = excluded.start_ns, end_ns = excluded.end_ns, \
+                     status = excluded.status, root_span_id = excluded.root_span_id, \
+                     name = excluded.name, service_name = excluded.service_name, \
+                     session_id = excluded.session_id, user_id = excluded.user_id, \
+                     models = excluded.models, input_tokens = excluded.input_tokens, \
+                     output_tokens = excluded.output_tokens, cached_tokens = excluded.cached_tokens, \
+                     cost = excluded.cost, span_count = excluded.span_count, \
+                     error_count = excluded.error_count, request_preview = excluded.request_preview, \
+                     response_preview = excluded.response_preview, \
+                     client_request_id = excluded.client_request_id, metadata = excluded.metadata, \
+                     info_finalized = excluded.info_finalized",
+                );
+                qb.build().execute(&mut **tx).await?;
+            }
+            Ok(())
+        }
+
+        async fn upsert_tags(
+            tx: &mut Tx<'_>,
+            tags: &BTreeMap<(TraceId, String), String>,
+        ) -> Result<()> {
+            let rows: Vec<_> = tags.iter().collect();
+            for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+                let mut qb: QueryBuilder<'_, $db> =
+                    QueryBuilder::new("INSERT INTO trace_tags (trace_id, key, value) ");
+                qb.push_values(chunk, |mut b, ((t, k), v)| {
+                    b.push_bind(&t[..]).push_bind(k.as_str()).push_bind(v.as_str());
+                });
+                qb.push(" ON CONFLICT (trace_id, key) DO UPDATE SET value = excluded.value");
+                qb.build().execute(&mut **tx).await?;
+            }
+            Ok(())
+        }
+
+        fn trace_from_row(row: &<$db as sqlx::Database>::Row) -> Result<TraceRecord> {
+            let trace_id: Vec<u8> = row.try_get("trace_id")?;
+            let root: Option<Vec<u8>> = row.try_get("root_span_id")?;
+            let models: String = row.try_get("models")?;
+            let metadata: String = row.try_get("metadata")?;
+            let status: String = row.try_get("status")?;
+            Ok(TraceRecord {
+                trace_id: trace_id_from(&trace_id)?,
+                experiment_id: row.try_get("experiment_id")?,
+                start_ns: row.try_get("start_ns")?,
+                end_ns: row.try_get("end_ns")?,
+                status: status_from_str(&status),
+                root_span_id: root.map(|r| span_id_from(&r, "root span id")).transpose()?,
+                name: row.try_get("name")?,
+                service_name: row.try_get("service_name")?,
+                session_id: row.try_get("session_id")?,
+                user_id: row.try_get("user_id")?,
+                models: serde_json::from_str(&models)
+                    .map_err(|e| crate::store::Error::Corrupt(format!("traces.models: {e}")))?,
+                input_tokens: row.try_get("input_tokens")?,
+                output_tokens: row.try_get("output_tokens")?,
+                cached_tokens: row.try_get("cached_tokens")?,
+                cost: row.try_get("cost")?,
+                span_count: row.try_get("span_count")?,
+                error_count: row.try_get("error_count")?,
+                request_preview: row.try_get("request_preview")?,
+                response_preview: row.try_get("response_preview")?,
+                client_request_id: row.try_get("client_request_id")?,
+                metadata: serde_json::from_str(&metadata)
+                    .map_err(|e| crate::store::Error::Corrupt(format!("traces.metadata: {e}")))?,
+                info_finalized: row.try_get("info_finalized")?,
+            })
+        }
+
+        fn span_from_row(row: &<$db as sqlx::Database>::Row) -> Result<StoredSpan> {
+            let trace_id: Vec<u8> = row.try_get("trace_id")?;
+            let span_id: Vec<u8> = row.try_get("span_id")?;
+            let parent: Option<Vec<u8>> = row.try_get("parent_span_id")?;
+            let kind: String = row.try_get("kind")?;
+            let status: i16 = row.try_get("status")?;
+            let payload: Vec<u8> = row.try_get("payload")?;
+            Ok(StoredSpan {
+                trace_id: trace_id_from(&trace_id)?,
+                span_id: span_id_from(&span_id, "span id")?,
+                parent_span_id: parent.map(|p| span_id_from(&p, "parent span id")).transpose()?,
+                name: row.try_get("name")?,
+                kind: SpanKind::parse(&kind).unwrap_or(SpanKind::Unknown),
+                start_ns: row.try_get("start_ns")?,
+                end_ns: row.try_get("end_ns")?,
+                status: StatusCode::from_i32(status as i32),
+                status_message: row.try_get("status_message")?,
+                model: row.try_get("model")?,
+                provider: row.try_get("provider")?,
+                input_tokens: row.try_get("input_tokens")?,
+                output_tokens: row.try_get("output_tokens")?,
+                cached_tokens: row.try_get("cached_tokens")?,
+                cost: {
+                    let i: Option<f64> = row.try_get("cost_input")?;
+                    let o: Option<f64> = row.try_get("cost_output")?;
+                    if i.is_none() && o.is_none() { None } else { Some(i.unwrap_or(0.0) + o.unwrap_or(0.0)) }
+                },
+                payload: SpanPayload::decode(&payload).map_err(crate::store::Error::Corrupt)?,
+            })
+        }
+
+        pub(crate) async fn list_traces_in(
+            pool: &sqlx::Pool<$db>,
+            q: &crate::store::TraceQuery,
+        ) -> Result<Vec<TraceRecord>> {
+            let mut qb: QueryBuilder<'_, $db> =
+                QueryBuilder::new(format!("SELECT {TRACE_COLUMNS} FROM traces"));
+            if let Some(e) = q.experiment_id {
+                qb.push(" WHERE experiment_id = ").push_bind(e);
+            }
+            qb.push(" ORDER BY start_ns DESC LIMIT ").push_bind(q.limit.max(1) as i64);
+            qb.build().fetch_all(pool).await?.iter().map(trace_from_row).collect()
+        }
+
+        pub(crate) async fn get_trace_in(
+            pool: &sqlx::Pool<$db>,
+            trace_id: &TraceId,
+        ) -> Result<Option<crate::store::StoredTrace>> {
+            let mut qb: QueryBuilder<'_, $db> =
+                QueryBuilder::new(format!("SELECT {TRACE_COLUMNS} FROM traces WHERE trace_id = "));
+            qb.push_bind(&trace_id[..]);
+            let Some(row) = qb.build().fetch_optional(pool).await? else {
+                return Ok(None);
+            };
+            let record = trace_from_row(&row)?;
+            let mut qb: QueryBuilder<'_, $db> =
+                QueryBuilder::new("SELECT key, value FROM trace_tags WHERE trace_id = ");
+            qb.push_bind(&trace_id[..]);
+            let mut tags = BTreeMap::new();
+            for row in qb.build().fetch_all(pool).await? {
+                tags.insert(row.try_get::<String, _>(0)?, row.try_get::<String, _>(1)?);
+            }
+            let mut qb: QueryBuilder<'_, $db> =
+                QueryBuilder::new(format!("SELECT {SPAN_COLUMNS} FROM spans WHERE trace_id = "));
+            qb.push_bind(&trace_id[..]);
+            qb.push(" ORDER BY start_ns, span_id");
+            let spans = qb.build().fetch_all(pool).await?.iter().map(span_from_row).collect::<Result<Vec<_>>>()?;
+            Ok(Some(crate::store::StoredTrace { record, tags, spans }))
+        }
+
+        fn experiment_from_row(row: &<$db as sqlx::Database>::Row) -> Result<crate::model::Experiment> {
+            let tags: String = row.try_get("tags")?;
+            Ok(crate::model::Experiment {
+                experiment_id: row.try_get("experiment_id")?,
+                name: row.try_get("name")?,
+                artifact_location: row.try_get("artifact_location")?,
+                lifecycle_stage: row.try_get("lifecycle_stage")?,
+                creation_time_ms: row.try_get("creation_time")?,
+                last_update_time_ms: row.try_get("last_update_time")?,
+                tags: serde_json::from_str(&tags)
+                    .map_err(|e| crate::store::Error::Corrupt(format!("experiments.tags: {e}")))?,
+            })
+        }
+
+        const EXPERIMENT_COLUMNS: &str =
+            "experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time, tags";
+
+        pub(crate) async fn get_experiment_in(
+            pool: &sqlx::Pool<$db>,
+            id: Option<i64>,
+            name: Option<&str>,
+        ) -> Result<Option<crate::model::Experiment>> {
+            let mut qb: QueryBuilder<'_, $db> =
+                QueryBuilder::new(format!("SELECT {EXPERIMENT_COLUMNS} FROM experiments WHERE "));
+            match (id, name) {
+                (Some(id), _) => qb.push("experiment_id = ").push_bind(id),
+                (None, Some(n)) => qb.push("name = ").push_bind(n.to_string()),
+                (None, None) => return Ok(None),
+            };
+            qb.build().fetch_optional(pool).await?.as_ref().map(experiment_from_row).transpose()
+        }
+
+        pub(crate) async fn create_experiment_in(
+            pool: &sqlx::Pool<$db>,
+            name: &str,
+            artifact_location: Option<&str>,
+            tags: &BTreeMap<String, String>,
+            now_ms: i64,
+        ) -> Result<crate::model::Experiment> {
+            let mut tx = pool.begin().await?;
+            let inserted = sqlx::query(
+                "INSERT INTO experiments (name, artifact_location, creation_time, last_update_time, tags) \
+                 VALUES ($1, '', $2, $2, $3) RETURNING experiment_id",
+            )
+            .bind(name)
+            .bind(now_ms)
+            .bind(serde_json::to_string(tags).unwrap_or_else(|_| "{}".into()))
+            .fetch_one(&mut *tx)
+            .await;
+            let id: i64 = match inserted {
+                Ok(row) => row.try_get(0)?,
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                    return Err(crate::store::Error::Conflict(format!("experiment {name:?}")))
+                }
+                Err(e) => return Err(e.into()),
+            };
+            // MLflow's default artifact root; the location is only echoed to clients.
+            let location = artifact_location
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("mlflow-artifacts:/{id}"));
+            sqlx::query("UPDATE experiments SET artifact_location = $1 WHERE experiment_id = $2")
+                .bind(&location)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            get_experiment_in(pool, Some(id), None)
+                .await?
+                .ok_or_else(|| crate::store::Error::NotFound(format!("experiment {id}")))
+        }
+
+        pub(crate) async fn load_prices_in(
+            pool: &sqlx::Pool<$db>,
+        ) -> Result<Vec<crate::model::ModelPrice>> {
+            let rows = sqlx::query(
+                "SELECT model, provider, input_per_mtok, output_per_mtok, cached_input_per_mtok, \
+                 effective_from_ms FROM model_prices ORDER BY model, effective_from_ms",
+            )
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(crate::model::ModelPrice {
+                        model: r.try_get(0)?,
+                        provider: r.try_get(1)?,
+                        input_per_mtok: r.try_get(2)?,
+                        output_per_mtok: r.try_get(3)?,
+                        cached_input_per_mtok: r.try_get(4)?,
+                        effective_from_ms: r.try_get(5)?,
+                    })
+                })
+                .collect()
+        }
+
+        pub(crate) async fn seed_prices_in(
+            pool: &sqlx::Pool<$db>,
+            prices: &[crate::model::ModelPrice],
+        ) -> Result<usize> {
+            let mut tx = pool.begin().await?;
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM model_prices")
+                .fetch_one(&mut *tx)
+                .await?;
+            if n > 0 || prices.is_empty() {
+                return Ok(0);
+            }
+            let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(
+                "INSERT INTO model_prices (model, provider, input_per_mtok, output_per_mtok, \
+                 cached_input_per_mtok, effective_from_ms) ",
+            );
+            qb.push_values(prices, |mut b, p| {
+                b.push_bind(&p.model)
+                    .push_bind(&p.provider)
+                    .push_bind(p.input_per_mtok)
+                    .push_bind(p.output_per_mtok)
+                    .push_bind(p.cached_input_per_mtok)
+                    .push_bind(p.effective_from_ms);
+            });
+            qb.push(" ON CONFLICT (model, effective_from_ms) DO NOTHING");
+            qb.build().execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(prices.len())
+        }
+
+        pub(crate) async fn stats_in(pool: &sqlx::Pool<$db>) -> Result<crate::store::StoreStats> {
+            let traces: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM traces").fetch_one(pool).await?;
+            let spans: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM spans").fetch_one(pool).await?;
+            Ok(crate::store::StoreStats { traces, spans })
+        }
+    };
+}
+
+pub(crate) use portable_sql;

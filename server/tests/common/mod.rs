@@ -1,0 +1,205 @@
+//! Test harness: a fresh database per test (a SQLite file in a temp dir, or a new database
+//! on the local PostgreSQL), and a real Sightline server on ephemeral ports.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use sightline::http::{self, AppState};
+use sightline::receive::{ApiKeys, Limits};
+use sightline::store::{self, writer::WriterSettings, Backend};
+use tokio::sync::watch;
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// The PostgreSQL server tests use; a missing server fails the test (never skipped).
+pub fn pg_admin_url() -> String {
+    std::env::var("SIGHTLINE_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+pub enum TestDb {
+    Sqlite { dir: PathBuf },
+    Postgres { name: String },
+}
+
+impl TestDb {
+    pub fn sqlite() -> TestDb {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("sightline-test-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        TestDb::Sqlite { dir }
+    }
+
+    pub async fn postgres() -> TestDb {
+        use sqlx::Connection;
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let name = format!("sightline_test_{}_{n}", std::process::id());
+        let mut conn = sqlx::PgConnection::connect(&pg_admin_url())
+            .await
+            .expect("PostgreSQL must be running at SIGHTLINE_TEST_PG (127.0.0.1:5432)");
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut conn).await.expect("drop db");
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create db");
+        TestDb::Postgres { name }
+    }
+
+    pub fn url(&self) -> String {
+        match self {
+            TestDb::Sqlite { dir } => format!("sqlite://{}", dir.join("sightline.db").display()),
+            TestDb::Postgres { name } => {
+                let admin = pg_admin_url();
+                let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin);
+                format!("{base}/{name}")
+            }
+        }
+    }
+
+    pub fn file(&self) -> Option<PathBuf> {
+        match self {
+            TestDb::Sqlite { dir } => Some(dir.join("sightline.db")),
+            TestDb::Postgres { .. } => None,
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        match self {
+            TestDb::Sqlite { dir } => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            TestDb::Postgres { name } => {
+                let name = name.clone();
+                // Drop runs inside the test's runtime: use a thread with its own runtime.
+                let _ = std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                    if let Ok(rt) = rt {
+                        rt.block_on(async move {
+                            use sqlx::Connection;
+                            if let Ok(mut c) = sqlx::PgConnection::connect(&pg_admin_url()).await {
+                                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                                    .execute(&mut c)
+                                    .await;
+                            }
+                        });
+                    }
+                })
+                .join();
+            }
+        }
+    }
+}
+
+/// A running server.
+pub struct TestServer {
+    pub db: TestDb,
+    pub base: String,
+    pub addr: SocketAddr,
+    pub grpc_addr: SocketAddr,
+    pub backend: Arc<dyn Backend>,
+    pub state: AppState,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    writer: Option<tokio::task::JoinHandle<()>>,
+}
+
+pub struct Options {
+    pub limits: Limits,
+    pub writer: WriterSettings,
+    pub api_keys: Vec<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            limits: Limits::default(),
+            writer: WriterSettings { queue_spans: 200_000, batch_spans: 20_000 },
+            api_keys: Vec::new(),
+        }
+    }
+}
+
+impl TestServer {
+    pub async fn start(db: TestDb) -> TestServer {
+        Self::start_with(db, Options::default()).await
+    }
+
+    pub async fn start_with(db: TestDb, opts: Options) -> TestServer {
+        let backend = store::connect(&db.url()).await.expect("connect + migrate");
+        Self::start_backend(db, backend, opts).await
+    }
+
+    pub async fn start_backend(db: TestDb, backend: Arc<dyn Backend>, opts: Options) -> TestServer {
+        let keys: Vec<_> = opts.api_keys.iter().map(|k| sightline::config::Secret(k.clone())).collect();
+        let (state, writer) = http::build_state(backend.clone(), opts.limits, opts.writer, ApiKeys::new(&keys))
+            .await
+            .expect("state");
+        let (stop, stop_rx) = watch::channel(false);
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let g = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let grpc_addr = g.local_addr().unwrap();
+        let options = http::leptos_options(addr).unwrap();
+        let tasks = vec![
+            tokio::spawn(http::serve_http(l, http::app(state.clone(), options), stop_rx.clone())),
+            tokio::spawn(http::serve_grpc(g, state.ingest.clone(), stop_rx)),
+        ];
+        TestServer {
+            db,
+            base: format!("http://{addr}"),
+            addr,
+            grpc_addr,
+            backend,
+            state,
+            stop,
+            tasks,
+            writer: Some(writer),
+        }
+    }
+
+    /// Stops listeners and drains the writer (a graceful shutdown).
+    pub async fn shutdown(mut self) -> TestDb {
+        let _ = self.stop.send(true);
+        for t in self.tasks.drain(..) {
+            let _ = t.await;
+        }
+        let writer = self.writer.take();
+        let TestServer { db, state, backend, .. } = self;
+        drop(state);
+        drop(backend);
+        if let Some(w) = writer {
+            let _ = w.await;
+        }
+        db
+    }
+
+    pub fn client() -> reqwest::Client {
+        reqwest::Client::builder().build().unwrap()
+    }
+}
+
+pub fn fixture(path: &str) -> Vec<u8> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(path);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("fixture {}: {e}", p.display()))
+}
+
+/// Expands `async fn name(db: TestDb)` into `name::sqlite` and `name::postgres` tests.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::common::TestDb::sqlite()).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::common::TestDb::postgres().await).await
+                }
+            }
+        )*
+    };
+}
