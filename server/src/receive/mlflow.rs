@@ -370,7 +370,7 @@ mod tests {
     fn parses_the_real_start_trace_v3_request() {
         let body: Value = serde_json::from_str(include_str!("../../tests/fixtures/mlflow/08_start_trace_v3.req.json")).unwrap();
         let info = parse_trace_info(&body["trace"]["trace_info"]).unwrap();
-        assert_eq!(mlflow_trace_id(&info.trace_id), "tr-56211f3bd951e5f2aa905d6350591f24");
+        assert_eq!(mlflow_trace_id(&info.trace_id), "tr-f65abff69882f71aad5cfd3edd2bd6b1");
         assert_eq!(info.experiment_id, 2);
         assert_eq!(info.state, Some(TraceStatus::Ok));
         assert_eq!(info.execution_duration_ms, Some(185.0));

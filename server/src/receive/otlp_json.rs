@@ -59,161 +59,138 @@ pub fn decode(body: &[u8]) -> Result<ExportTraceServiceRequest, JsonError> {
 fn decode_value(root: Value) -> Result<ExportTraceServiceRequest, JsonError> {
     let root_path = Path::Root;
     let mut request = ExportTraceServiceRequest::default();
-    for (key, value) in object(root, &root_path)? {
-        if value.is_null() {
-            continue;
+    fields(root, &root_path, |key, value, path| {
+        if let "resourceSpans" | "resource_spans" = key {
+            request.resource_spans = list(value, path, decode_resource_spans)?;
         }
-        let path = Path::Key(&root_path, &key);
-        if let "resourceSpans" | "resource_spans" = key.as_str() {
-            request.resource_spans = list(value, &path, decode_resource_spans)?;
-        }
-    }
+        Ok(())
+    })?;
     Ok(request)
 }
 
 fn decode_resource_spans(value: Value, path: &Path<'_>) -> Result<ResourceSpans, JsonError> {
     let mut out = ResourceSpans::default();
-    for (key, value) in object(value, path)? {
-        if value.is_null() {
-            continue;
-        }
-        let path = Path::Key(path, &key);
-        match key.as_str() {
-            "resource" => out.resource = Some(decode_resource(value, &path)?),
+    fields(value, path, |key, value, path| {
+        match key {
+            "resource" => out.resource = Some(decode_resource(value, path)?),
             "scopeSpans" | "scope_spans" => {
-                out.scope_spans = list(value, &path, decode_scope_spans)?
+                out.scope_spans = list(value, path, decode_scope_spans)?
             }
-            "schemaUrl" | "schema_url" => out.schema_url = string(value, &path)?,
+            "schemaUrl" | "schema_url" => out.schema_url = string(value, path)?,
             _ => {}
         }
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 
 fn decode_resource(value: Value, path: &Path<'_>) -> Result<Resource, JsonError> {
     let mut out = Resource::default();
-    for (key, value) in object(value, path)? {
-        if value.is_null() {
-            continue;
-        }
-        let path = Path::Key(path, &key);
-        match key.as_str() {
-            "attributes" => out.attributes = attributes(value, &path)?,
+    fields(value, path, |key, value, path| {
+        match key {
+            "attributes" => out.attributes = attributes(value, path)?,
             "droppedAttributesCount" | "dropped_attributes_count" => {
-                out.dropped_attributes_count = integer(value, &path, "uint32")?
+                out.dropped_attributes_count = integer(value, path, "uint32")?
             }
-            "entityRefs" | "entity_refs" => {
-                out.entity_refs = list(value, &path, decode_entity_ref)?
-            }
+            "entityRefs" | "entity_refs" => out.entity_refs = list(value, path, decode_entity_ref)?,
             _ => {}
         }
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 
 fn decode_entity_ref(value: Value, path: &Path<'_>) -> Result<EntityRef, JsonError> {
     let mut out = EntityRef::default();
-    for (key, value) in object(value, path)? {
-        if value.is_null() {
-            continue;
-        }
-        let path = Path::Key(path, &key);
-        match key.as_str() {
-            "schemaUrl" | "schema_url" => out.schema_url = string(value, &path)?,
-            "type" => out.r#type = string(value, &path)?,
-            "idKeys" | "id_keys" => out.id_keys = list(value, &path, string)?,
+    fields(value, path, |key, value, path| {
+        match key {
+            "schemaUrl" | "schema_url" => out.schema_url = string(value, path)?,
+            "type" => out.r#type = string(value, path)?,
+            "idKeys" | "id_keys" => out.id_keys = list(value, path, string)?,
             "descriptionKeys" | "description_keys" => {
-                out.description_keys = list(value, &path, string)?
+                out.description_keys = list(value, path, string)?
             }
             _ => {}
         }
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 
 fn decode_scope_spans(value: Value, path: &Path<'_>) -> Result<ScopeSpans, JsonError> {
     let mut out = ScopeSpans::default();
-    for (key, value) in object(value, path)? {
-        if value.is_null() {
-            continue;
-        }
-        let path = Path::Key(path, &key);
-        match key.as_str() {
-            "scope" => out.scope = Some(decode_scope(value, &path)?),
-            "spans" => out.spans = list(value, &path, decode_span)?,
-            "schemaUrl" | "schema_url" => out.schema_url = string(value, &path)?,
+    fields(value, path, |key, value, path| {
+        match key {
+            "scope" => out.scope = Some(decode_scope(value, path)?),
+            "spans" => out.spans = list(value, path, decode_span)?,
+            "schemaUrl" | "schema_url" => out.schema_url = string(value, path)?,
             _ => {}
         }
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 
 fn decode_scope(value: Value, path: &Path<'_>) -> Result<InstrumentationScope, JsonError> {
     let mut out = InstrumentationScope::default();
-    for (key, value) in object(value, path)? {
-        if value.is_null() {
-            continue;
-        }
-        let path = Path::Key(path, &key);
-        match key.as_str() {
-            "name" => out.name = string(value, &path)?,
-            "version" => out.version = string(value, &path)?,
-            "attributes" => out.attributes = attributes(value, &path)?,
+    fields(value, path, |key, value, path| {
+        match key {
+            "name" => out.name = string(value, path)?,
+            "version" => out.version = string(value, path)?,
+            "attributes" => out.attributes = attributes(value, path)?,
             "droppedAttributesCount" | "dropped_attributes_count" => {
-                out.dropped_attributes_count = integer(value, &path, "uint32")?
+                out.dropped_attributes_count = integer(value, path, "uint32")?
             }
             _ => {}
         }
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 
 fn decode_span(value: Value, path: &Path<'_>) -> Result<Span, JsonError> {
     let mut out = Span::default();
     let (mut has_trace_id, mut has_span_id) = (false, false);
-    for (key, value) in object(value, path)? {
-        if value.is_null() {
-            continue;
-        }
-        let path = Path::Key(path, &key);
-        match key.as_str() {
+    fields(value, path, |key, value, path| {
+        match key {
             "traceId" | "trace_id" => {
-                out.trace_id = hex_id(value, &path, TRACE_ID)?;
+                out.trace_id = hex_id(value, path, TRACE_ID)?;
                 has_trace_id = true;
             }
             "spanId" | "span_id" => {
-                out.span_id = hex_id(value, &path, SPAN_ID)?;
+                out.span_id = hex_id(value, path, SPAN_ID)?;
                 has_span_id = true;
             }
             "parentSpanId" | "parent_span_id" => {
-                out.parent_span_id = hex_id(value, &path, PARENT_SPAN_ID)?
+                out.parent_span_id = hex_id(value, path, PARENT_SPAN_ID)?
             }
-            "traceState" | "trace_state" => out.trace_state = string(value, &path)?,
-            "flags" => out.flags = integer(value, &path, "uint32")?,
-            "name" => out.name = string(value, &path)?,
-            "kind" => out.kind = enumeration(value, &path, &SPAN_KIND)?,
+            "traceState" | "trace_state" => out.trace_state = string(value, path)?,
+            "flags" => out.flags = integer(value, path, "uint32")?,
+            "name" => out.name = string(value, path)?,
+            "kind" => out.kind = enumeration(value, path, &SPAN_KIND)?,
             "startTimeUnixNano" | "start_time_unix_nano" => {
-                out.start_time_unix_nano = integer(value, &path, "uint64")?
+                out.start_time_unix_nano = integer(value, path, "uint64")?
             }
             "endTimeUnixNano" | "end_time_unix_nano" => {
-                out.end_time_unix_nano = integer(value, &path, "uint64")?
+                out.end_time_unix_nano = integer(value, path, "uint64")?
             }
-            "attributes" => out.attributes = attributes(value, &path)?,
+            "attributes" => out.attributes = attributes(value, path)?,
             "droppedAttributesCount" | "dropped_attributes_count" => {
-                out.dropped_attributes_count = integer(value, &path, "uint32")?
+                out.dropped_attributes_count = integer(value, path, "uint32")?
             }
-            "events" => out.events = list(value, &path, decode_event)?,
+            "events" => out.events = list(value, path, decode_event)?,
             "droppedEventsCount" | "dropped_events_count" => {
-                out.dropped_events_count = integer(value, &path, "uint32")?
+                out.dropped_events_count = integer(value, path, "uint32")?
             }
-            "links" => out.links = list(value, &path, decode_link)?,
+            "links" => out.links = list(value, path, decode_link)?,
             "droppedLinksCount" | "dropped_links_count" => {
-                out.dropped_links_count = integer(value, &path, "uint32")?
+                out.dropped_links_count = integer(value, path, "uint32")?
             }
-            "status" => out.status = Some(decode_status(value, &path)?),
+            "status" => out.status = Some(decode_status(value, path)?),
             _ => {}
         }
-    }
+        Ok(())
+    })?;
     // A span without ids cannot be stored or linked, unlike other fields whose proto default
     // is a usable value; report it here, where the path is still known.
     require(has_trace_id, path, "traceId")?;
@@ -223,52 +200,46 @@ fn decode_span(value: Value, path: &Path<'_>) -> Result<Span, JsonError> {
 
 fn decode_event(value: Value, path: &Path<'_>) -> Result<Event, JsonError> {
     let mut out = Event::default();
-    for (key, value) in object(value, path)? {
-        if value.is_null() {
-            continue;
-        }
-        let path = Path::Key(path, &key);
-        match key.as_str() {
+    fields(value, path, |key, value, path| {
+        match key {
             "timeUnixNano" | "time_unix_nano" => {
-                out.time_unix_nano = integer(value, &path, "uint64")?
+                out.time_unix_nano = integer(value, path, "uint64")?
             }
-            "name" => out.name = string(value, &path)?,
-            "attributes" => out.attributes = attributes(value, &path)?,
+            "name" => out.name = string(value, path)?,
+            "attributes" => out.attributes = attributes(value, path)?,
             "droppedAttributesCount" | "dropped_attributes_count" => {
-                out.dropped_attributes_count = integer(value, &path, "uint32")?
+                out.dropped_attributes_count = integer(value, path, "uint32")?
             }
             _ => {}
         }
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 
 fn decode_link(value: Value, path: &Path<'_>) -> Result<Link, JsonError> {
     let mut out = Link::default();
     let (mut has_trace_id, mut has_span_id) = (false, false);
-    for (key, value) in object(value, path)? {
-        if value.is_null() {
-            continue;
-        }
-        let path = Path::Key(path, &key);
-        match key.as_str() {
+    fields(value, path, |key, value, path| {
+        match key {
             "traceId" | "trace_id" => {
-                out.trace_id = hex_id(value, &path, TRACE_ID)?;
+                out.trace_id = hex_id(value, path, TRACE_ID)?;
                 has_trace_id = true;
             }
             "spanId" | "span_id" => {
-                out.span_id = hex_id(value, &path, SPAN_ID)?;
+                out.span_id = hex_id(value, path, SPAN_ID)?;
                 has_span_id = true;
             }
-            "traceState" | "trace_state" => out.trace_state = string(value, &path)?,
-            "attributes" => out.attributes = attributes(value, &path)?,
+            "traceState" | "trace_state" => out.trace_state = string(value, path)?,
+            "attributes" => out.attributes = attributes(value, path)?,
             "droppedAttributesCount" | "dropped_attributes_count" => {
-                out.dropped_attributes_count = integer(value, &path, "uint32")?
+                out.dropped_attributes_count = integer(value, path, "uint32")?
             }
-            "flags" => out.flags = integer(value, &path, "uint32")?,
+            "flags" => out.flags = integer(value, path, "uint32")?,
             _ => {}
         }
-    }
+        Ok(())
+    })?;
     require(has_trace_id, path, "traceId")?;
     require(has_span_id, path, "spanId")?;
     Ok(out)
@@ -276,17 +247,14 @@ fn decode_link(value: Value, path: &Path<'_>) -> Result<Link, JsonError> {
 
 fn decode_status(value: Value, path: &Path<'_>) -> Result<Status, JsonError> {
     let mut out = Status::default();
-    for (key, value) in object(value, path)? {
-        if value.is_null() {
-            continue;
-        }
-        let path = Path::Key(path, &key);
-        match key.as_str() {
-            "message" => out.message = string(value, &path)?,
-            "code" => out.code = enumeration(value, &path, &STATUS_CODE)?,
+    fields(value, path, |key, value, path| {
+        match key {
+            "message" => out.message = string(value, path)?,
+            "code" => out.code = enumeration(value, path, &STATUS_CODE)?,
             _ => {}
         }
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 
@@ -297,18 +265,15 @@ fn attributes(value: Value, path: &Path<'_>) -> Result<Vec<KeyValue>, JsonError>
 /// `depth` is the nesting level that `value` gets.
 fn decode_key_value(value: Value, path: &Path<'_>, depth: usize) -> Result<KeyValue, JsonError> {
     let mut out = KeyValue::default();
-    for (key, value) in object(value, path)? {
-        if value.is_null() {
-            continue;
-        }
-        let path = Path::Key(path, &key);
-        match key.as_str() {
-            "key" => out.key = string(value, &path)?,
-            "value" => out.value = Some(decode_any_value(value, &path, depth)?),
-            "keyStrindex" | "key_strindex" => out.key_strindex = integer(value, &path, "int32")?,
+    fields(value, path, |key, value, path| {
+        match key {
+            "key" => out.key = string(value, path)?,
+            "value" => out.value = Some(decode_any_value(value, path, depth)?),
+            "keyStrindex" | "key_strindex" => out.key_strindex = integer(value, path, "int32")?,
             _ => {}
         }
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 
@@ -384,43 +349,52 @@ fn decode_any_value(value: Value, path: &Path<'_>, depth: usize) -> Result<AnyVa
 
 fn decode_array(value: Value, path: &Path<'_>, depth: usize) -> Result<ArrayValue, JsonError> {
     let mut out = ArrayValue::default();
-    for (key, value) in object(value, path)? {
-        if value.is_null() {
-            continue;
-        }
-        let path = Path::Key(path, &key);
+    fields(value, path, |key, value, path| {
         if key == "values" {
-            out.values = list(value, &path, |item, path| {
+            out.values = list(value, path, |item, path| {
                 decode_any_value(item, path, depth + 1)
             })?;
         }
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 
 fn decode_kvlist(value: Value, path: &Path<'_>, depth: usize) -> Result<KeyValueList, JsonError> {
     let mut out = KeyValueList::default();
-    for (key, value) in object(value, path)? {
-        if value.is_null() {
-            continue;
-        }
-        let path = Path::Key(path, &key);
+    fields(value, path, |key, value, path| {
         if key == "values" {
-            out.values = list(value, &path, |item, path| {
+            out.values = list(value, path, |item, path| {
                 decode_key_value(item, path, depth + 1)
             })?;
         }
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 
-// ---- scalars ---------------------------------------------------------------------------
+// ---- shapes and scalars ----------------------------------------------------------------
 
 fn object(value: Value, path: &Path<'_>) -> Result<Map<String, Value>, JsonError> {
     match value {
         Value::Object(map) => Ok(map),
         other => Err(type_error(path, "an object", &other)),
     }
+}
+
+/// Calls `field` for each member of an object. A `null` member is skipped: proto3 JSON
+/// reads null as the field's default, and clients write it for "not set".
+fn fields(
+    value: Value,
+    path: &Path<'_>,
+    mut field: impl FnMut(&str, Value, &Path<'_>) -> Result<(), JsonError>,
+) -> Result<(), JsonError> {
+    for (key, value) in object(value, path)? {
+        if !value.is_null() {
+            field(&key, value, &Path::Key(path, &key))?;
+        }
+    }
+    Ok(())
 }
 
 fn list<T>(
@@ -1222,7 +1196,11 @@ mod tests {
         );
         let err = decode(b"{\"resourceSpans\":[{\"x\":\"\xff\"}]}").expect_err("invalid UTF-8");
         assert!(err.message.contains("unicode"), "{err}");
-        assert_error(decode(b"{\"resourceSpans\": [}"), "$", "expected value at line 1 column 20");
+        assert_error(
+            decode(b"{\"resourceSpans\": [}"),
+            "$",
+            "expected value at line 1 column 20",
+        );
         assert_error(decode(b"[]"), "$", "expected an object, got an array");
         assert_error(
             decode(br#"{"resourceSpans": {"scopeSpans": []}}"#),

@@ -108,6 +108,8 @@ fn apply_span(rec: &mut TraceRecord, s: &SpanRow) {
 
 fn apply_info(rec: &mut TraceRecord, info: &crate::model::TraceInfo) {
     rec.info_finalized = true;
+    // The trace location MLflow sends is authoritative for where the trace lives.
+    rec.experiment_id = info.experiment_id;
     if let Some(ms) = info.request_time_ms {
         rec.start_ns = ms.saturating_mul(1_000_000);
         if let Some(d) = info.execution_duration_ms {
