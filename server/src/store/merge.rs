@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use crate::model::{SpanId, SpanKind, StatusCode, TraceId, TraceStatus};
+use crate::model::{SpanId, SpanKind, StatusCode, TraceId, TraceInfo, TracePatch, TraceStatus};
 
 use super::{touched_traces, PreparedBatch, SpanRow, TraceRecord};
 
@@ -22,34 +22,43 @@ pub fn merge_batch(
     batch: &PreparedBatch,
     inserted: &HashSet<(TraceId, SpanId)>,
 ) -> Vec<TraceRecord> {
+    // Group once: a batch holds thousands of spans over hundreds of traces.
+    let mut spans: HashMap<TraceId, Vec<&SpanRow>> = HashMap::new();
+    for s in batch.spans.iter().filter(|s| inserted.contains(&(s.trace_id, s.span_id))) {
+        spans.entry(s.trace_id).or_default().push(s);
+    }
+    let mut patches: HashMap<TraceId, Vec<&TracePatch>> = HashMap::new();
+    for p in &batch.patches {
+        patches.entry(p.trace_id).or_default().push(p);
+    }
+    let mut infos: HashMap<TraceId, Vec<&TraceInfo>> = HashMap::new();
+    for i in &batch.infos {
+        infos.entry(i.trace_id).or_default().push(i);
+    }
     let mut out = Vec::new();
     for trace_id in touched_traces(batch) {
-        let experiment_id = batch
-            .infos
-            .iter()
-            .find(|i| i.trace_id == trace_id)
+        let trace_infos = infos.remove(&trace_id).unwrap_or_default();
+        let trace_patches = patches.remove(&trace_id).unwrap_or_default();
+        let experiment_id = trace_infos
+            .first()
             .map(|i| i.experiment_id)
-            .or_else(|| batch.patches.iter().find(|p| p.trace_id == trace_id).map(|p| p.experiment_id))
+            .or_else(|| trace_patches.first().map(|p| p.experiment_id))
             .unwrap_or(0);
         let mut rec = existing
             .remove(&trace_id)
             .unwrap_or_else(|| TraceRecord::new(trace_id, experiment_id));
         // Roots are applied last so that a root's session beats a child's in the same batch.
-        let mut spans: Vec<&SpanRow> = batch
-            .spans
-            .iter()
-            .filter(|s| s.trace_id == trace_id && inserted.contains(&(s.trace_id, s.span_id)))
-            .collect();
-        spans.sort_by_key(|s| s.parent_span_id.is_none());
-        for s in spans {
+        let mut trace_spans = spans.remove(&trace_id).unwrap_or_default();
+        trace_spans.sort_by_key(|s| s.parent_span_id.is_none());
+        for s in trace_spans {
             apply_span(&mut rec, s);
         }
-        for p in batch.patches.iter().filter(|p| p.trace_id == trace_id) {
+        for p in trace_patches {
             if rec.service_name.is_none() {
                 rec.service_name = p.service_name.clone();
             }
         }
-        for info in batch.infos.iter().filter(|i| i.trace_id == trace_id) {
+        for info in trace_infos {
             apply_info(&mut rec, info);
         }
         out.push(rec);
@@ -106,7 +115,7 @@ fn apply_span(rec: &mut TraceRecord, s: &SpanRow) {
     }
 }
 
-fn apply_info(rec: &mut TraceRecord, info: &crate::model::TraceInfo) {
+fn apply_info(rec: &mut TraceRecord, info: &TraceInfo) {
     rec.info_finalized = true;
     // The trace location MLflow sends is authoritative for where the trace lives.
     rec.experiment_id = info.experiment_id;
@@ -161,7 +170,6 @@ pub fn batch_tags(batch: &PreparedBatch) -> BTreeMap<(TraceId, String), String> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{TraceInfo, TracePatch};
 
     const T: TraceId = [7; 16];
 

@@ -35,7 +35,8 @@ pub struct WriterSettings {
 
 struct Job {
     batch: PreparedBatch,
-    _permit: OwnedSemaphorePermit,
+    /// Held until the job is answered: queued + in-flight spans stay within the budget.
+    permit: OwnedSemaphorePermit,
     done: oneshot::Sender<Result<(), SubmitError>>,
 }
 
@@ -95,7 +96,7 @@ impl WriterHandle {
         };
         let (done, wait) = oneshot::channel();
         self.tx
-            .send(Job { batch, _permit: permit, done })
+            .send(Job { batch, permit, done })
             .map_err(|_| SubmitError::Closed)?;
         wait.await.map_err(|_| SubmitError::Closed)?
     }
@@ -132,16 +133,17 @@ async fn run(
 #[tracing::instrument(skip_all, fields(jobs = jobs.len()))]
 async fn commit(backend: &dyn Backend, jobs: Vec<Job>, stats: &WriterStats) {
     let started = Instant::now();
-    let result = if jobs.len() == 1 {
-        backend.write_batch(&jobs[0].batch).await
-    } else {
-        let mut all = PreparedBatch::default();
-        for j in &jobs {
-            all.extend(j.batch.clone());
-        }
-        backend.write_batch(&all).await
-    };
-    match result {
+    // Move every job's rows into one batch (no copies), remembering where each job's rows
+    // are, so a failed group can be split back into its requests.
+    let mut all = PreparedBatch::default();
+    let mut ends = Vec::with_capacity(jobs.len());
+    let mut senders = Vec::with_capacity(jobs.len());
+    for j in jobs {
+        all.extend(j.batch);
+        ends.push((all.spans.len(), all.patches.len(), all.infos.len()));
+        senders.push((j.done, j.permit));
+    }
+    match backend.write_batch(&all).await {
         Ok(outcome) => {
             record(stats, outcome);
             tracing::debug!(
@@ -150,26 +152,45 @@ async fn commit(backend: &dyn Backend, jobs: Vec<Job>, stats: &WriterStats) {
                 ms = started.elapsed().as_millis() as u64,
                 "Batch committed."
             );
-            for j in jobs {
-                let _ = j.done.send(Ok(()));
+            for (done, _permit) in senders {
+                let _ = done.send(Ok(()));
             }
         }
-        Err(err) if jobs.len() > 1 => {
+        Err(err) if senders.len() > 1 => {
             // One request's data must not fail the others that shared its transaction:
             // commit each alone so only the culprit sees the error.
-            tracing::warn!(error = %err, jobs = jobs.len(), "Group commit failed; retrying requests one by one.");
-            for j in jobs {
-                let r = backend.write_batch(&j.batch).await;
-                let _ = j.done.send(finish(stats, r));
+            tracing::warn!(error = %err, jobs = senders.len(), "Group commit failed; retrying requests one by one.");
+            let mut parts = split(all, &ends).into_iter();
+            for (done, _permit) in senders {
+                let batch = parts.next().unwrap_or_default();
+                let r = backend.write_batch(&batch).await;
+                let _ = done.send(finish(stats, r));
             }
         }
         Err(err) => {
-            let j = jobs.into_iter().next();
-            if let Some(j) = j {
-                let _ = j.done.send(finish(stats, Err(err)));
+            if let Some((done, _permit)) = senders.into_iter().next() {
+                let _ = done.send(finish(stats, Err(err)));
             }
         }
     }
+}
+
+/// Splits a combined batch back at the recorded end offsets of each job.
+fn split(mut all: PreparedBatch, ends: &[(usize, usize, usize)]) -> Vec<PreparedBatch> {
+    let mut out = Vec::with_capacity(ends.len());
+    let mut prev = (0, 0, 0);
+    let mut spans = std::mem::take(&mut all.spans).into_iter();
+    let mut patches = std::mem::take(&mut all.patches).into_iter();
+    let mut infos = std::mem::take(&mut all.infos).into_iter();
+    for &(s, p, i) in ends {
+        out.push(PreparedBatch {
+            spans: spans.by_ref().take(s - prev.0).collect(),
+            patches: patches.by_ref().take(p - prev.1).collect(),
+            infos: infos.by_ref().take(i - prev.2).collect(),
+        });
+        prev = (s, p, i);
+    }
+    out
 }
 
 fn record(stats: &WriterStats, outcome: WriteOutcome) {
@@ -205,5 +226,34 @@ fn is_transient(err: &super::Error) -> bool {
             matches!(d.code().as_deref(), Some("5" | "6" | "40001" | "40P01" | "57P01" | "08006"))
         }),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{TraceInfo, TracePatch};
+
+    #[test]
+    fn split_undoes_the_group_concatenation() {
+        let info = |n: u8| TraceInfo { trace_id: [n; 16], ..Default::default() };
+        let patch = |n: u8| TracePatch { trace_id: [n; 16], ..Default::default() };
+        let jobs = vec![
+            PreparedBatch { infos: vec![info(1)], patches: vec![patch(1), patch(2)], ..Default::default() },
+            PreparedBatch::default(),
+            PreparedBatch { infos: vec![info(3)], ..Default::default() },
+        ];
+        let mut all = PreparedBatch::default();
+        let mut ends = Vec::new();
+        for j in jobs.clone() {
+            all.extend(j);
+            ends.push((all.spans.len(), all.patches.len(), all.infos.len()));
+        }
+        let parts = split(all, &ends);
+        assert_eq!(parts.len(), 3);
+        assert_eq!(parts[0].patches, jobs[0].patches);
+        assert_eq!(parts[0].infos, jobs[0].infos);
+        assert!(parts[1].infos.is_empty() && parts[1].patches.is_empty());
+        assert_eq!(parts[2].infos, jobs[2].infos);
     }
 }
