@@ -271,7 +271,34 @@ async fn a_full_queue_answers_503_with_retry_after_and_drops_nothing(db: TestDb)
     s.shutdown().await;
 }
 
+async fn grpc_refuses_bad_input_and_missing_keys_with_status_codes(db: TestDb) {
+    use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+    let opts = Options { api_keys: vec!["sk-grpc-123456".into()], ..Options::default() };
+    let s = TestServer::start_with(db, opts).await;
+    let mut client = TraceServiceClient::connect(format!("http://{}", s.grpc_addr)).await.unwrap();
+    let err = client.export(sample()).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::Unauthenticated);
+    let with_key = |req: ExportTraceServiceRequest| {
+        let mut r = tonic::Request::new(req);
+        r.metadata_mut().insert("authorization", "Bearer sk-grpc-123456".parse().unwrap());
+        r
+    };
+    let mut bad = sample();
+    bad.resource_spans[0].scope_spans[0].spans[0].trace_id = vec![9; 3];
+    let err = client.export(with_key(bad)).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    assert!(err.message().contains("traceId must be 16 bytes, got 3"), "{}", err.message());
+    let mut r = with_key(sample());
+    r.metadata_mut().insert("x-mlflow-experiment-id", "424242".parse().unwrap());
+    assert_eq!(client.export(r).await.unwrap_err().code(), tonic::Code::NotFound);
+    assert_eq!(s.backend.stats().await.unwrap().spans, 0);
+    client.export(with_key(sample())).await.unwrap();
+    assert_eq!(s.backend.stats().await.unwrap().spans, 10);
+    s.shutdown().await;
+}
+
 both_backends!(
+    grpc_refuses_bad_input_and_missing_keys_with_status_codes,
     bad_inputs_get_named_4xx_and_store_nothing,
     oversized_bodies_get_413,
     spans_ending_before_they_start_are_rejected_as_partial_success,
