@@ -3,7 +3,9 @@
 //! dashboards. It talks to the server only through the public ingest endpoint.
 
 mod catalog;
+mod rag;
 pub mod sender;
+mod tree;
 pub mod workload;
 
 pub use sender::{run, run_with_knobs, DemoReport, DemoSettings};

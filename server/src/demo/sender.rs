@@ -599,9 +599,10 @@ mod tests {
         let (_tx, rx) = watch::channel(false);
         let report = run(settings(target, 20), rx).await.unwrap();
         assert_eq!(report.traces_failed, 20);
-        assert_eq!(report.batches_failed, 2);
+        assert_eq!(report.traces_accepted, 0);
         assert_eq!(report.retries, 0);
-        assert_eq!(inbox.calls.load(Ordering::SeqCst), 2);
+        assert_eq!(report.requests, report.batches_failed);
+        assert_eq!(inbox.calls.load(Ordering::SeqCst) as u64, report.requests);
     }
 
     #[tokio::test]
