@@ -16,7 +16,8 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// The PostgreSQL server tests use; a missing server fails the test (never skipped).
 pub fn pg_admin_url() -> String {
-    std::env::var("SIGHTLINE_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("SIGHTLINE_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 pub enum TestDb {
@@ -40,8 +41,14 @@ impl TestDb {
         let mut conn = sqlx::PgConnection::connect(&pg_admin_url())
             .await
             .expect("PostgreSQL must be running at SIGHTLINE_TEST_PG (127.0.0.1:5432)");
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut conn).await.expect("drop db");
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create db");
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+            .execute(&mut conn)
+            .await
+            .expect("drop db");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .expect("create db");
         TestDb::Postgres { name }
     }
 
@@ -50,7 +57,10 @@ impl TestDb {
             TestDb::Sqlite { dir } => format!("sqlite://{}", dir.join("sightline.db").display()),
             TestDb::Postgres { name } => {
                 let admin = pg_admin_url();
-                let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin);
+                let base = admin
+                    .rsplit_once('/')
+                    .map(|(b, _)| b.to_string())
+                    .unwrap_or(admin);
                 format!("{base}/{name}")
             }
         }
@@ -74,14 +84,18 @@ impl Drop for TestDb {
                 let name = name.clone();
                 // Drop runs inside the test's runtime: use a thread with its own runtime.
                 let _ = std::thread::spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build();
                     if let Ok(rt) = rt {
                         rt.block_on(async move {
                             use sqlx::Connection;
                             if let Ok(mut c) = sqlx::PgConnection::connect(&pg_admin_url()).await {
-                                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                                    .execute(&mut c)
-                                    .await;
+                                let _ = sqlx::query(&format!(
+                                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                                ))
+                                .execute(&mut c)
+                                .await;
                             }
                         });
                     }
@@ -115,7 +129,10 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             limits: Limits::default(),
-            writer: WriterSettings { queue_spans: 200_000, batch_spans: 20_000 },
+            writer: WriterSettings {
+                queue_spans: 200_000,
+                batch_spans: 20_000,
+            },
             api_keys: Vec::new(),
         }
     }
@@ -132,10 +149,19 @@ impl TestServer {
     }
 
     pub async fn start_backend(db: TestDb, backend: Arc<dyn Backend>, opts: Options) -> TestServer {
-        let keys: Vec<_> = opts.api_keys.iter().map(|k| sightline::config::Secret(k.clone())).collect();
-        let (state, writer) = http::build_state(backend.clone(), opts.limits, opts.writer, ApiKeys::new(&keys))
-            .await
-            .expect("state");
+        let keys: Vec<_> = opts
+            .api_keys
+            .iter()
+            .map(|k| sightline::config::Secret(k.clone()))
+            .collect();
+        let (state, writer) = http::build_state(
+            backend.clone(),
+            opts.limits,
+            opts.writer,
+            ApiKeys::new(&keys),
+        )
+        .await
+        .expect("state");
         let (stop, stop_rx) = watch::channel(false);
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = l.local_addr().unwrap();
@@ -143,7 +169,11 @@ impl TestServer {
         let grpc_addr = g.local_addr().unwrap();
         let options = http::leptos_options(addr).unwrap();
         let tasks = vec![
-            tokio::spawn(http::serve_http(l, http::app(state.clone(), options), stop_rx.clone())),
+            tokio::spawn(http::serve_http(
+                l,
+                http::app(state.clone(), options),
+                stop_rx.clone(),
+            )),
             tokio::spawn(http::serve_grpc(g, state.ingest.clone(), stop_rx)),
         ];
         TestServer {
@@ -166,7 +196,9 @@ impl TestServer {
             let _ = t.await;
         }
         let writer = self.writer.take();
-        let TestServer { db, state, backend, .. } = self;
+        let TestServer {
+            db, state, backend, ..
+        } = self;
         drop(state);
         drop(backend);
         if let Some(w) = writer {
@@ -181,7 +213,9 @@ impl TestServer {
 }
 
 pub fn fixture(path: &str) -> Vec<u8> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(path);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(path);
     std::fs::read(&p).unwrap_or_else(|e| panic!("fixture {}: {e}", p.display()))
 }
 
