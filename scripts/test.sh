@@ -12,12 +12,14 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   echo "== starting the local PostgreSQL"
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
 fi
-# cargo-leptos builds debug with --cfg erase_components; the same flags let the tests reuse
-# its artifacts instead of rebuilding everything.
-export RUSTFLAGS="--cfg erase_components"
+# cargo-leptos builds debug with --cfg erase_components (it adds the flag itself, so
+# RUSTFLAGS is set for cargo nextest only); the same flags let both share artifacts.
 echo "== cargo nextest (unit + integration)"
-cargo nextest run --workspace --no-fail-fast
+RUSTFLAGS="--cfg erase_components" cargo nextest run --workspace --no-fail-fast
 echo "== Playwright end-to-end (cargo leptos end-to-end)"
+# `cargo leptos end-to-end` exits 0 without running the tests when the build fails, so
+# build first: a failed build fails here.
+cargo leptos build
 rm -rf target/e2e-data
 SIGHTLINE_DATA_DIR=target/e2e-data SIGHTLINE_DEMO=true SIGHTLINE_DEMO_RATE=20 \
   SIGHTLINE_OTLP_HTTP_LISTEN=off SIGHTLINE_OTLP_GRPC_LISTEN=off \

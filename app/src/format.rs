@@ -36,6 +36,24 @@ pub fn usd(v: f64) -> String {
     }
 }
 
+/// The human part of a request/response preview. Previews are JSON of the root's inputs
+/// (MLflow's convention); when that is an object with one obvious text field (`message`,
+/// `question`, `query`, `input`, `prompt`, `content`, `text`, `response`, `answer`, `output`),
+/// show that text; otherwise the preview as it is.
+pub fn preview_text(preview: &str) -> String {
+    const KEYS: [&str; 10] = [
+        "message", "question", "query", "input", "prompt", "content", "text", "response", "answer", "output",
+    ];
+    match serde_json::from_str::<serde_json::Value>(preview) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(serde_json::Value::Object(m)) => KEYS
+            .iter()
+            .find_map(|k| m.get(*k).and_then(|v| v.as_str()).map(str::to_string))
+            .unwrap_or_else(|| preview.to_string()),
+        _ => preview.to_string(),
+    }
+}
+
 /// UTC `YYYY-MM-DD HH:MM:SS.mmm` from epoch milliseconds, without a date library (it must
 /// also run in the browser).
 pub fn utc_ms(ms: i64) -> String {
@@ -75,6 +93,14 @@ mod tests {
         assert_eq!(utc_ms(0), "1970-01-01 00:00:00.000");
         assert_eq!(utc_ms(951_782_400_123), "2000-02-29 00:00:00.123");
         assert_eq!(utc_ms(1_795_464_008_869), "2026-11-23 20:00:08.869");
+    }
+
+    #[test]
+    fn previews_show_the_text_field_of_json_inputs() {
+        assert_eq!(preview_text(r#"{"message":"hi there","page_type":"search"}"#), "hi there");
+        assert_eq!(preview_text(r#""plain""#), "plain");
+        assert_eq!(preview_text("not json"), "not json");
+        assert_eq!(preview_text(r#"{"a":1}"#), r#"{"a":1}"#);
     }
 
     #[test]

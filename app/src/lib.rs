@@ -7,6 +7,7 @@ pub mod components;
 #[cfg(feature = "ssr")]
 pub mod contract;
 pub mod error;
+pub mod filter;
 pub mod format;
 pub mod pages;
 pub mod types;
@@ -28,6 +29,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                // No favicon request (and no 404 in the console).
+                <link rel="icon" href="data:,"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>

@@ -162,7 +162,7 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
             total: None,
             api_key: cfg.api_keys.first().map(|k| k.0.clone()),
             experiment_id: None,
-            backfill_minutes: 30,
+            backfill_minutes: 10,
         };
         tracing::info!(rate = cfg.demo_rate, "Demo traffic enabled.");
         tokio::spawn(crate::demo::sender::run(settings, stop_rx.clone()))

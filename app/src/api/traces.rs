@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use crate::types::{TraceListQuery, TraceSummary};
+use crate::types::TraceSummary;
 use crate::AppError;
 
 /// The newest traces, for the trace list.
@@ -18,7 +18,7 @@ pub async fn list_traces(
     }
     let backend = crate::contract::contract()?;
     backend
-        .list_traces(TraceListQuery {
+        .list_traces(crate::types::TraceListQuery {
             experiment_id: experiment_id.filter(|e| !e.is_empty()),
             limit,
         })

@@ -60,6 +60,17 @@ fn TraceTable(rows: Vec<TraceSummary>) -> impl IntoView {
     }
     view! {
         <table class="traces" id="trace-table">
+            <colgroup>
+                <col class="c-start"/>
+                <col class="c-name"/>
+                <col class="c-dur"/>
+                <col class="c-status"/>
+                <col class="c-model"/>
+                <col class="c-tokens"/>
+                <col class="c-cost"/>
+                <col class="c-spans"/>
+                <col/>
+            </colgroup>
             <thead>
                 <tr>
                     <th>"Start (UTC)"</th>
@@ -84,18 +95,25 @@ fn TraceTable(rows: Vec<TraceSummary>) -> impl IntoView {
 #[component]
 fn TraceRow(t: TraceSummary) -> impl IntoView {
     let duration = t.duration_ms.map(format::duration_ms).unwrap_or_else(|| "…".into());
-    let models = if t.models.is_empty() { "—".to_string() } else { t.models.join(", ") };
+    // The chat model comes first; embedders and rerankers are in the tooltip.
+    let models_all = t.models.join(", ");
+    let models = match t.models.len() {
+        0 => "—".to_string(),
+        1 => t.models[0].clone(),
+        n => format!("{} +{}", t.models[0], n - 1),
+    };
     let cost = t.total_cost.map(format::usd).unwrap_or_else(|| "—".into());
     let tokens = format!("{} / {}", format::count(t.input_tokens), format::count(t.output_tokens));
-    let preview = t.request_preview.clone().unwrap_or_default();
-    let title = preview.clone();
+    let title = t.request_preview.clone().unwrap_or_default();
+    let preview = format::preview_text(&title);
+    let row_class = if t.status == crate::types::TraceStatus::Error { "trace-row is-error" } else { "trace-row" };
     view! {
-        <tr class="trace-row" data-trace-id=t.trace_id.clone()>
+        <tr class=row_class data-trace-id=t.trace_id.clone()>
             <td class="mono">{format::utc_ms(t.start_ms)}</td>
             <td class="name">{t.name.clone().unwrap_or_else(|| "(root pending)".into())}</td>
             <td class="num">{duration}</td>
             <td><StatusBadge status=t.status/></td>
-            <td class="model">{models}</td>
+            <td class="model" title=models_all>{models}</td>
             <td class="num">{tokens}</td>
             <td class="num">{cost}</td>
             <td class="num">{t.span_count}</td>
