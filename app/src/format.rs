@@ -42,7 +42,8 @@ pub fn usd(v: f64) -> String {
 /// show that text; otherwise the preview as it is.
 pub fn preview_text(preview: &str) -> String {
     const KEYS: [&str; 10] = [
-        "message", "question", "query", "input", "prompt", "content", "text", "response", "answer", "output",
+        "message", "question", "query", "input", "prompt", "content", "text", "response", "answer",
+        "output",
     ];
     match serde_json::from_str::<serde_json::Value>(preview) {
         Ok(serde_json::Value::String(s)) => s,
@@ -97,7 +98,10 @@ mod tests {
 
     #[test]
     fn previews_show_the_text_field_of_json_inputs() {
-        assert_eq!(preview_text(r#"{"message":"hi there","page_type":"search"}"#), "hi there");
+        assert_eq!(
+            preview_text(r#"{"message":"hi there","page_type":"search"}"#),
+            "hi there"
+        );
         assert_eq!(preview_text(r#""plain""#), "plain");
         assert_eq!(preview_text("not json"), "not json");
         assert_eq!(preview_text(r#"{"a":1}"#), r#"{"a":1}"#);

@@ -7,7 +7,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "sightline", version, about = "Self-hosted LLM observability server")]
+#[command(
+    name = "sightline",
+    version,
+    about = "Self-hosted LLM observability server"
+)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     /// Without a subcommand, `sightline` serves (as `cargo leptos serve` runs it).
@@ -75,11 +79,19 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
 
     /// Address of the OTLP/HTTP-only listener (the OpenTelemetry default port); `off` disables.
-    #[arg(long, env = "SIGHTLINE_OTLP_HTTP_LISTEN", default_value = "127.0.0.1:4318")]
+    #[arg(
+        long,
+        env = "SIGHTLINE_OTLP_HTTP_LISTEN",
+        default_value = "127.0.0.1:4318"
+    )]
     pub otlp_http_listen: String,
 
     /// Address of the OTLP/gRPC listener; `off` disables.
-    #[arg(long, env = "SIGHTLINE_OTLP_GRPC_LISTEN", default_value = "127.0.0.1:4317")]
+    #[arg(
+        long,
+        env = "SIGHTLINE_OTLP_GRPC_LISTEN",
+        default_value = "127.0.0.1:4317"
+    )]
     pub otlp_grpc_listen: String,
 
     #[command(flatten)]
@@ -135,7 +147,11 @@ impl Default for IngestConfig {
 #[derive(Debug, Clone, Args)]
 pub struct DemoConfig {
     /// Base URL of the Sightline (or any OTLP/HTTP) server.
-    #[arg(long, env = "SIGHTLINE_DEMO_TARGET", default_value = "http://127.0.0.1:5000")]
+    #[arg(
+        long,
+        env = "SIGHTLINE_DEMO_TARGET",
+        default_value = "http://127.0.0.1:5000"
+    )]
     pub target: String,
 
     /// Traces per second.
@@ -191,7 +207,10 @@ impl ServeConfig {
         optional_addr("--otlp-http-listen", &self.otlp_http_listen)?;
         optional_addr("--otlp-grpc-listen", &self.otlp_grpc_listen)?;
         let url = self.database.url();
-        if !(url.starts_with("sqlite:") || url.starts_with("postgres:") || url.starts_with("postgresql:")) {
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres:")
+            || url.starts_with("postgresql:"))
+        {
             return Err(Error::Invalid {
                 flag: "--database-url",
                 message: format!("unsupported scheme in {url:?}: use sqlite:// or postgres://"),

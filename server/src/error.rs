@@ -20,7 +20,9 @@ pub struct RpcStatus {
 fn status_of(e: &receive::Error) -> StatusCode {
     use receive::Error as E;
     match e {
-        E::UnsupportedMediaType(_) | E::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        E::UnsupportedMediaType(_) | E::UnsupportedEncoding(_) => {
+            StatusCode::UNSUPPORTED_MEDIA_TYPE
+        }
         E::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         E::Invalid(_) => StatusCode::BAD_REQUEST,
         E::ExperimentNotFound(_) => StatusCode::NOT_FOUND,
@@ -77,7 +79,8 @@ impl IntoResponse for OtlpError {
                 .into_response()
         };
         if let Some(s) = retry_after(&self.error) {
-            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(s));
         }
         resp
     }
@@ -86,7 +89,9 @@ impl IntoResponse for OtlpError {
 fn grpc_code(e: &receive::Error) -> tonic::Code {
     use receive::Error as E;
     match e {
-        E::UnsupportedMediaType(_) | E::UnsupportedEncoding(_) | E::Invalid(_) => tonic::Code::InvalidArgument,
+        E::UnsupportedMediaType(_) | E::UnsupportedEncoding(_) | E::Invalid(_) => {
+            tonic::Code::InvalidArgument
+        }
         E::TooLarge { .. } => tonic::Code::InvalidArgument,
         E::ExperimentNotFound(_) => tonic::Code::NotFound,
         E::Unauthorized => tonic::Code::Unauthenticated,
@@ -113,7 +118,10 @@ pub struct MlflowError {
 
 impl MlflowError {
     pub fn new(code: &'static str, message: impl Into<String>) -> MlflowError {
-        MlflowError { code, message: message.into() }
+        MlflowError {
+            code,
+            message: message.into(),
+        }
     }
     pub fn invalid(message: impl Into<String>) -> MlflowError {
         MlflowError::new("INVALID_PARAMETER_VALUE", message)
@@ -125,7 +133,9 @@ impl MlflowError {
     pub fn status(&self) -> StatusCode {
         match self.code {
             "RESOURCE_DOES_NOT_EXIST" | "ENDPOINT_NOT_FOUND" => StatusCode::NOT_FOUND,
-            "INVALID_PARAMETER_VALUE" | "RESOURCE_ALREADY_EXISTS" | "BAD_REQUEST" => StatusCode::BAD_REQUEST,
+            "INVALID_PARAMETER_VALUE" | "RESOURCE_ALREADY_EXISTS" | "BAD_REQUEST" => {
+                StatusCode::BAD_REQUEST
+            }
             "PERMISSION_DENIED" => StatusCode::FORBIDDEN,
             "UNAUTHENTICATED" => StatusCode::UNAUTHORIZED,
             "NOT_IMPLEMENTED" => StatusCode::NOT_IMPLEMENTED,
@@ -158,10 +168,15 @@ impl From<crate::store::Error> for MlflowError {
             crate::store::Error::Conflict(what) => {
                 MlflowError::new("RESOURCE_ALREADY_EXISTS", format!("{what} already exists"))
             }
-            crate::store::Error::NotFound(what) => MlflowError::not_found(format!("{what} not found")),
+            crate::store::Error::NotFound(what) => {
+                MlflowError::not_found(format!("{what} not found"))
+            }
             other => {
                 tracing::error!(error = %other, "MLflow request failed.");
-                MlflowError::new("TEMPORARILY_UNAVAILABLE", "storage unavailable; see the server log")
+                MlflowError::new(
+                    "TEMPORARILY_UNAVAILABLE",
+                    "storage unavailable; see the server log",
+                )
             }
         }
     }
@@ -176,7 +191,8 @@ impl IntoResponse for MlflowError {
         )
             .into_response();
         if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::TOO_MANY_REQUESTS {
-            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1u64));
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(1u64));
         }
         resp
     }

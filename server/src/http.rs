@@ -38,9 +38,20 @@ pub async fn build_state(
     settings: writer::WriterSettings,
     api_keys: ApiKeys,
 ) -> anyhow::Result<(AppState, tokio::task::JoinHandle<()>)> {
-    let prices = PriceTable::new(backend.load_prices().await.context("loading model prices")?);
+    let prices = PriceTable::new(
+        backend
+            .load_prices()
+            .await
+            .context("loading model prices")?,
+    );
     let (writer, task) = writer::spawn(backend.clone(), settings);
-    let ingest = Arc::new(Ingest::new(writer, backend.clone(), prices, limits, api_keys));
+    let ingest = Arc::new(Ingest::new(
+        writer,
+        backend.clone(),
+        prices,
+        limits,
+        api_keys,
+    ));
     Ok((AppState { ingest, backend }, task))
 }
 
@@ -56,24 +67,44 @@ pub fn otlp_router(state: &AppState) -> Router {
 fn mlflow_router(state: &AppState) -> Router {
     let max = state.ingest.limits.max_request_bytes;
     Router::new()
-        .route("/2.0/mlflow/experiments/get-by-name", get(mlflow::get_experiment_by_name))
+        .route(
+            "/2.0/mlflow/experiments/get-by-name",
+            get(mlflow::get_experiment_by_name),
+        )
         .route("/2.0/mlflow/experiments/get", get(mlflow::get_experiment))
-        .route("/2.0/mlflow/experiments/create", post(mlflow::create_experiment))
+        .route(
+            "/2.0/mlflow/experiments/create",
+            post(mlflow::create_experiment),
+        )
         .route("/3.0/mlflow/server-info", get(mlflow::server_info))
         .route("/3.0/mlflow/traces", post(mlflow::start_trace_v3))
-        .route("/2.0/mlflow-artifacts/artifacts/{*path}", put(mlflow::put_artifact))
-        .fallback(|| async { MlflowError::new("ENDPOINT_NOT_FOUND", "No such MLflow endpoint on this server") })
+        .route(
+            "/2.0/mlflow-artifacts/artifacts/{*path}",
+            put(mlflow::put_artifact),
+        )
+        .fallback(|| async {
+            MlflowError::new(
+                "ENDPOINT_NOT_FOUND",
+                "No such MLflow endpoint on this server",
+            )
+        })
         .layer(DefaultBodyLimit::max(max))
         .with_state(state.ingest.clone())
 }
 
 async fn require_key(State(keys): State<ApiKeys>, req: Request, next: Next) -> Response {
-    let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok());
+    let auth = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok());
     if keys.allows(auth) {
         next.run(req).await
     } else {
-        MlflowError::new("UNAUTHENTICATED", "missing or invalid API key: send Authorization: Bearer <key>")
-            .into_response()
+        MlflowError::new(
+            "UNAUTHENTICATED",
+            "missing or invalid API key: send Authorization: Bearer <key>",
+        )
+        .into_response()
     }
 }
 
@@ -90,7 +121,8 @@ async fn readyz(State(state): State<AppState>) -> Response {
 /// The main router: pages, server functions, MLflow API, OTLP/HTTP and health.
 pub fn app(state: AppState, leptos_options: LeptosOptions) -> Router {
     let routes = generate_route_list(app::App);
-    let contract: Arc<dyn app::contract::Contract> = Arc::new(crate::query::Query::new(state.backend.clone()));
+    let contract: Arc<dyn app::contract::Contract> =
+        Arc::new(crate::query::Query::new(state.backend.clone()));
     let pages = Router::new()
         .leptos_routes_with_context(
             &leptos_options,
@@ -106,10 +138,13 @@ pub fn app(state: AppState, leptos_options: LeptosOptions) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler(app::shell))
         .with_state(leptos_options);
-    let mlflow = mlflow_router(&state).layer(middleware::from_fn_with_state(state.ingest.api_keys.clone(), require_key));
-    let version = Router::new()
-        .route("/version", get(mlflow::version))
-        .layer(middleware::from_fn_with_state(state.ingest.api_keys.clone(), require_key));
+    let mlflow = mlflow_router(&state).layer(middleware::from_fn_with_state(
+        state.ingest.api_keys.clone(),
+        require_key,
+    ));
+    let version = Router::new().route("/version", get(mlflow::version)).layer(
+        middleware::from_fn_with_state(state.ingest.api_keys.clone(), require_key),
+    );
     Router::new()
         .nest("/api", mlflow.clone())
         .nest("/ajax-api", mlflow)
@@ -126,15 +161,24 @@ pub fn app(state: AppState, leptos_options: LeptosOptions) -> Router {
 /// in-flight requests finish, the writer commits what is queued.
 pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
     let url = cfg.database.url();
-    let backend = store::connect(&url).await.with_context(|| format!("opening database {url}"))?;
-    tracing::info!(backend = backend.name(), "Database ready, migrations applied.");
+    let backend = store::connect(&url)
+        .await
+        .with_context(|| format!("opening database {url}"))?;
+    tracing::info!(
+        backend = backend.name(),
+        "Database ready, migrations applied."
+    );
     let limits = Limits {
         max_request_bytes: cfg.ingest.max_request_bytes,
         max_decoded_bytes: cfg.ingest.max_decoded_bytes,
         ..Limits::default()
     };
-    let settings = writer::WriterSettings { queue_spans: cfg.ingest.queue_spans, batch_spans: cfg.ingest.batch_spans };
-    let (state, writer_task) = build_state(backend, limits, settings, ApiKeys::new(&cfg.api_keys)).await?;
+    let settings = writer::WriterSettings {
+        queue_spans: cfg.ingest.queue_spans,
+        batch_spans: cfg.ingest.batch_spans,
+    };
+    let (state, writer_task) =
+        build_state(backend, limits, settings, ApiKeys::new(&cfg.api_keys)).await?;
 
     let options = leptos_options(cfg.listen)?;
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -142,16 +186,28 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
 
     let main_listener = bind(cfg.listen).await?;
     tracing::info!(addr = %cfg.listen, "Web app, MLflow API and OTLP/HTTP listening.");
-    tasks.push(tokio::spawn(serve_http(main_listener, app(state.clone(), options), stop_rx.clone())));
+    tasks.push(tokio::spawn(serve_http(
+        main_listener,
+        app(state.clone(), options),
+        stop_rx.clone(),
+    )));
     if let Some(addr) = optional_addr("--otlp-http-listen", &cfg.otlp_http_listen)? {
         let l = bind(addr).await?;
         tracing::info!(%addr, "OTLP/HTTP listening.");
-        tasks.push(tokio::spawn(serve_http(l, otlp_router(&state).layer(TraceLayer::new_for_http()), stop_rx.clone())));
+        tasks.push(tokio::spawn(serve_http(
+            l,
+            otlp_router(&state).layer(TraceLayer::new_for_http()),
+            stop_rx.clone(),
+        )));
     }
     if let Some(addr) = optional_addr("--otlp-grpc-listen", &cfg.otlp_grpc_listen)? {
         let l = bind(addr).await?;
         tracing::info!(%addr, "OTLP/gRPC listening.");
-        tasks.push(tokio::spawn(serve_grpc(l, state.ingest.clone(), stop_rx.clone())));
+        tasks.push(tokio::spawn(serve_grpc(
+            l,
+            state.ingest.clone(),
+            stop_rx.clone(),
+        )));
     }
     let demo = cfg.demo.then(|| {
         let settings = crate::demo::sender::DemoSettings {
@@ -186,7 +242,9 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
 /// Leptos settings: from cargo-leptos' environment when it runs us, else the workspace
 /// defaults (site in `target/site`), with the site address set to `--listen`.
 pub fn leptos_options(listen: SocketAddr) -> anyhow::Result<LeptosOptions> {
-    let mut options = get_configuration(None).context("reading Leptos configuration")?.leptos_options;
+    let mut options = get_configuration(None)
+        .context("reading Leptos configuration")?
+        .leptos_options;
     if options.output_name.is_empty() {
         options.output_name = "sightline".into();
     }
@@ -195,21 +253,31 @@ pub fn leptos_options(listen: SocketAddr) -> anyhow::Result<LeptosOptions> {
 }
 
 async fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
-    tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))
 }
 
 async fn wait_stop(mut rx: watch::Receiver<bool>) {
     let _ = rx.wait_for(|stop| *stop).await;
 }
 
-pub async fn serve_http(listener: tokio::net::TcpListener, router: Router, stop: watch::Receiver<bool>) -> anyhow::Result<()> {
+pub async fn serve_http(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
     axum::serve(listener, router.into_make_service())
         .with_graceful_shutdown(wait_stop(stop))
         .await
         .context("HTTP server failed")
 }
 
-pub async fn serve_grpc(listener: tokio::net::TcpListener, ingest: Arc<Ingest>, stop: watch::Receiver<bool>) -> anyhow::Result<()> {
+pub async fn serve_grpc(
+    listener: tokio::net::TcpListener,
+    ingest: Arc<Ingest>,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
     let incoming = tonic::transport::server::TcpIncoming::from(listener);
     tonic::transport::Server::builder()
         .add_service(otlp_grpc::service(ingest))

@@ -33,8 +33,15 @@ pub fn summary(r: TraceRecord) -> TraceSummary {
     TraceSummary {
         trace_id: hex::encode(r.trace_id),
         experiment_id: r.experiment_id.to_string(),
-        duration_ms: r.duration_ns().filter(|_| r.root_span_id.is_some() || r.info_finalized).map(|d| d as f64 / 1e6),
-        start_ms: if r.start_ns == i64::MAX { 0 } else { r.start_ns / 1_000_000 },
+        duration_ms: r
+            .duration_ns()
+            .filter(|_| r.root_span_id.is_some() || r.info_finalized)
+            .map(|d| d as f64 / 1e6),
+        start_ms: if r.start_ns == i64::MAX {
+            0
+        } else {
+            r.start_ns / 1_000_000
+        },
         name: r.name,
         status: r.status,
         models: r.models,
@@ -60,7 +67,10 @@ impl Contract for Query {
         };
         let rows = self
             .backend
-            .list_traces(&TraceQuery { experiment_id, limit: q.limit })
+            .list_traces(&TraceQuery {
+                experiment_id,
+                limit: q.limit,
+            })
             .await
             .map_err(app_error)?;
         Ok(rows.into_iter().map(summary).collect())

@@ -6,7 +6,9 @@ mod common;
 use std::sync::Arc;
 
 use common::{fixture, Options, TestDb, TestServer};
-use opentelemetry_proto::tonic::collector::trace::v1::{ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use prost::Message;
 use sightline::error::RpcStatus;
@@ -17,8 +19,16 @@ fn sample() -> ExportTraceServiceRequest {
     ExportTraceServiceRequest::decode(&fixture("otlp/01_python_http_protobuf.req.pb")[..]).unwrap()
 }
 
-async fn post(s: &TestServer, ctype: &str, headers: &[(&str, &str)], body: Vec<u8>) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
-    let mut req = TestServer::client().post(format!("{}/v1/traces", s.base)).header("content-type", ctype).body(body);
+async fn post(
+    s: &TestServer,
+    ctype: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+    let mut req = TestServer::client()
+        .post(format!("{}/v1/traces", s.base))
+        .header("content-type", ctype)
+        .body(body);
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
@@ -29,11 +39,20 @@ async fn post(s: &TestServer, ctype: &str, headers: &[(&str, &str)], body: Vec<u
 }
 
 fn message(body: &[u8]) -> String {
-    RpcStatus::decode(body).map(|s| s.message).unwrap_or_else(|_| String::from_utf8_lossy(body).into())
+    RpcStatus::decode(body)
+        .map(|s| s.message)
+        .unwrap_or_else(|_| String::from_utf8_lossy(body).into())
 }
 
 /// (case, content type, extra headers, body, expected status, expected words in the message)
-type Case = (&'static str, &'static str, Vec<(&'static str, &'static str)>, Vec<u8>, u16, &'static str);
+type Case = (
+    &'static str,
+    &'static str,
+    Vec<(&'static str, &'static str)>,
+    Vec<u8>,
+    u16,
+    &'static str,
+);
 
 fn cases() -> Vec<Case> {
     let good = sample().encode_to_vec();
@@ -43,7 +62,13 @@ fn cases() -> Vec<Case> {
     zero_trace.resource_spans[0].scope_spans[0].spans[0].trace_id = vec![0; 16];
     let mut absurd = sample();
     absurd.resource_spans[0].scope_spans[0].spans[0].attributes = (0..20_000)
-        .map(|i| KeyValue { key: format!("k{i}"), value: Some(AnyValue { value: Some(any_value::Value::IntValue(i)) }), ..Default::default() })
+        .map(|i| KeyValue {
+            key: format!("k{i}"),
+            value: Some(AnyValue {
+                value: Some(any_value::Value::IntValue(i)),
+            }),
+            ..Default::default()
+        })
         .collect();
     // A protobuf string field (span name) holding invalid UTF-8.
     let mut bad_utf8 = sample();
@@ -72,14 +97,23 @@ async fn bad_inputs_get_named_4xx_and_store_nothing(db: TestDb) {
     for (case, ctype, headers, body, status, words) in cases() {
         let (got, _, resp) = post(&s, ctype, &headers, body).await;
         let msg = if ctype == "application/json" {
-            serde_json::from_slice::<serde_json::Value>(&resp).map(|v| v["message"].as_str().unwrap_or("").to_string()).unwrap_or_default()
+            serde_json::from_slice::<serde_json::Value>(&resp)
+                .map(|v| v["message"].as_str().unwrap_or("").to_string())
+                .unwrap_or_default()
         } else {
             message(&resp)
         };
         assert_eq!(got, status, "{case}: {msg}");
-        assert!(msg.contains(words), "{case}: message {msg:?} should contain {words:?}");
+        assert!(
+            msg.contains(words),
+            "{case}: message {msg:?} should contain {words:?}"
+        );
     }
-    assert_eq!(s.backend.stats().await.unwrap().spans, 0, "nothing half-written");
+    assert_eq!(
+        s.backend.stats().await.unwrap().spans,
+        0,
+        "nothing half-written"
+    );
     // Still serving.
     let (ok, _, _) = post(&s, "application/x-protobuf", &[], sample().encode_to_vec()).await;
     assert_eq!(ok, 200);
@@ -88,7 +122,14 @@ async fn bad_inputs_get_named_4xx_and_store_nothing(db: TestDb) {
 }
 
 async fn oversized_bodies_get_413(db: TestDb) {
-    let opts = Options { limits: Limits { max_request_bytes: 1024, max_decoded_bytes: 4096, ..Limits::default() }, ..Options::default() };
+    let opts = Options {
+        limits: Limits {
+            max_request_bytes: 1024,
+            max_decoded_bytes: 4096,
+            ..Limits::default()
+        },
+        ..Options::default()
+    };
     let s = TestServer::start_with(db, opts).await;
     let (status, _, body) = post(&s, "application/x-protobuf", &[], vec![0u8; 5000]).await;
     assert_eq!(status, 413);
@@ -96,7 +137,13 @@ async fn oversized_bodies_get_413(db: TestDb) {
     // A small gzip body that inflates past the decoded limit (a zip bomb in miniature).
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     std::io::Write::write_all(&mut gz, &vec![0u8; 100_000]).unwrap();
-    let (status, _, body) = post(&s, "application/x-protobuf", &[("content-encoding", "gzip")], gz.finish().unwrap()).await;
+    let (status, _, body) = post(
+        &s,
+        "application/x-protobuf",
+        &[("content-encoding", "gzip")],
+        gz.finish().unwrap(),
+    )
+    .await;
     assert_eq!(status, 413, "{}", message(&body));
     assert!(message(&body).contains("larger than 4096 bytes"));
     assert_eq!(s.backend.stats().await.unwrap().spans, 0);
@@ -111,29 +158,62 @@ async fn spans_ending_before_they_start_are_rejected_as_partial_success(db: Test
     let (status, _, body) = post(&s, "application/x-protobuf", &[], req.encode_to_vec()).await;
     assert_eq!(status, 200);
     let resp = ExportTraceServiceResponse::decode(&body[..]).unwrap();
-    let ExportTracePartialSuccess { rejected_spans, error_message } = resp.partial_success.expect("partial_success");
+    let ExportTracePartialSuccess {
+        rejected_spans,
+        error_message,
+    } = resp.partial_success.expect("partial_success");
     assert_eq!(rejected_spans, 1);
-    assert!(error_message.contains("ends before it starts"), "{error_message}");
+    assert!(
+        error_message.contains("ends before it starts"),
+        "{error_message}"
+    );
     assert_eq!(s.backend.stats().await.unwrap().spans, 9);
     s.shutdown().await;
 }
 
 async fn api_keys_are_required_when_configured(db: TestDb) {
-    let opts = Options { api_keys: vec!["sk-test-123456".into()], ..Options::default() };
+    let opts = Options {
+        api_keys: vec!["sk-test-123456".into()],
+        ..Options::default()
+    };
     let s = TestServer::start_with(db, opts).await;
     let (status, _, body) = post(&s, "application/x-protobuf", &[], sample().encode_to_vec()).await;
     assert_eq!(status, 401);
     assert!(message(&body).contains("API key"));
-    let (status, _, _) = post(&s, "application/x-protobuf", &[("authorization", "Bearer wrong-key-000")], sample().encode_to_vec()).await;
+    let (status, _, _) = post(
+        &s,
+        "application/x-protobuf",
+        &[("authorization", "Bearer wrong-key-000")],
+        sample().encode_to_vec(),
+    )
+    .await;
     assert_eq!(status, 401);
-    let (status, _, _) = post(&s, "application/x-protobuf", &[("authorization", "Bearer sk-test-123456")], sample().encode_to_vec()).await;
+    let (status, _, _) = post(
+        &s,
+        "application/x-protobuf",
+        &[("authorization", "Bearer sk-test-123456")],
+        sample().encode_to_vec(),
+    )
+    .await;
     assert_eq!(status, 200);
     let c = TestServer::client();
-    let r = c.get(format!("{}/api/2.0/mlflow/experiments/get?experiment_id=0", s.base)).send().await.unwrap();
+    let r = c
+        .get(format!(
+            "{}/api/2.0/mlflow/experiments/get?experiment_id=0",
+            s.base
+        ))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["error_code"], "UNAUTHENTICATED");
-    let r = c.get(format!("{}/version", s.base)).bearer_auth("sk-test-123456").send().await.unwrap();
+    let r = c
+        .get(format!("{}/version", s.base))
+        .bearer_auth("sk-test-123456")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.text().await.unwrap(), "3.18.0");
     s.shutdown().await;
 }
@@ -141,47 +221,102 @@ async fn api_keys_are_required_when_configured(db: TestDb) {
 async fn mlflow_errors_use_mlflow_shape(db: TestDb) {
     let s = TestServer::start(db).await;
     let c = TestServer::client();
-    let r = c.get(format!("{}/api/2.0/mlflow/experiments/get-by-name?experiment_name=nope", s.base)).send().await.unwrap();
+    let r = c
+        .get(format!(
+            "{}/api/2.0/mlflow/experiments/get-by-name?experiment_name=nope",
+            s.base
+        ))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
-    assert_eq!(r.json::<serde_json::Value>().await.unwrap()["error_code"], "RESOURCE_DOES_NOT_EXIST");
-    let create = |name: &'static str| c.post(format!("{}/ajax-api/2.0/mlflow/experiments/create", s.base)).json(&serde_json::json!({"name": name})).send();
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["error_code"],
+        "RESOURCE_DOES_NOT_EXIST"
+    );
+    let create = |name: &'static str| {
+        c.post(format!("{}/ajax-api/2.0/mlflow/experiments/create", s.base))
+            .json(&serde_json::json!({"name": name}))
+            .send()
+    };
     assert_eq!(create("exp").await.unwrap().status(), 200);
     let dup = create("exp").await.unwrap();
     assert_eq!(dup.status(), 400);
-    assert_eq!(dup.json::<serde_json::Value>().await.unwrap()["error_code"], "RESOURCE_ALREADY_EXISTS");
-    let r = c.get(format!("{}/api/2.0/mlflow/experiments/get-by-name?experiment_name=exp", s.base)).send().await.unwrap();
+    assert_eq!(
+        dup.json::<serde_json::Value>().await.unwrap()["error_code"],
+        "RESOURCE_ALREADY_EXISTS"
+    );
+    let r = c
+        .get(format!(
+            "{}/api/2.0/mlflow/experiments/get-by-name?experiment_name=exp",
+            s.base
+        ))
+        .send()
+        .await
+        .unwrap();
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["experiment"]["lifecycle_stage"], "active");
     assert_eq!(v["experiment"]["artifact_location"], "mlflow-artifacts:/1");
-    let r = c.post(format!("{}/api/3.0/mlflow/traces", s.base)).header("content-type", "application/json").body("{not json").send().await.unwrap();
+    let r = c
+        .post(format!("{}/api/3.0/mlflow/traces", s.base))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["error_code"], "INVALID_PARAMETER_VALUE");
     assert!(v["message"].as_str().unwrap().contains("malformed JSON"));
-    let r = c.post(format!("{}/api/3.0/mlflow/traces", s.base)).json(&serde_json::json!({"trace": {"trace_info": {"trace_id": "tr-xyz"}}})).send().await.unwrap();
+    let r = c
+        .post(format!("{}/api/3.0/mlflow/traces", s.base))
+        .json(&serde_json::json!({"trace": {"trace_info": {"trace_id": "tr-xyz"}}}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("Invalid trace id"));
-    let r = c.get(format!("{}/api/2.0/mlflow/no-such-thing", s.base)).send().await.unwrap();
+    let r = c
+        .get(format!("{}/api/2.0/mlflow/no-such-thing", s.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
-    assert_eq!(r.json::<serde_json::Value>().await.unwrap()["error_code"], "ENDPOINT_NOT_FOUND");
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["error_code"],
+        "ENDPOINT_NOT_FOUND"
+    );
     s.shutdown().await;
 }
 
 async fn artifact_upload_fallback_stores_spans(db: TestDb) {
     let s = TestServer::start(db).await;
     let c = TestServer::client();
-    c.post(format!("{}/api/2.0/mlflow/experiments/create", s.base)).json(&serde_json::json!({"name": "e1"})).send().await.unwrap();
-    let doc: serde_json::Value = serde_json::from_slice(&fixture("mlflow/11_artifact_traces_json.req.json")).unwrap();
+    c.post(format!("{}/api/2.0/mlflow/experiments/create", s.base))
+        .json(&serde_json::json!({"name": "e1"}))
+        .send()
+        .await
+        .unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_slice(&fixture("mlflow/11_artifact_traces_json.req.json")).unwrap();
     let n = doc["spans"].as_array().unwrap().len();
     let tid = base64_hex(doc["spans"][0]["trace_id"].as_str().unwrap());
     let r = c
-        .put(format!("{}/api/2.0/mlflow-artifacts/artifacts/1/traces/tr-{tid}/artifacts/traces.json", s.base))
+        .put(format!(
+            "{}/api/2.0/mlflow-artifacts/artifacts/1/traces/tr-{tid}/artifacts/traces.json",
+            s.base
+        ))
         .json(&doc)
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
-    let t = s.backend.get_trace(&sightline::model::parse_trace_id(&tid).unwrap()).await.unwrap().unwrap();
+    let t = s
+        .backend
+        .get_trace(&sightline::model::parse_trace_id(&tid).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(t.spans.len(), n);
     assert!(t.record.root_span_id.is_some());
     s.shutdown().await;
@@ -189,7 +324,11 @@ async fn artifact_upload_fallback_stores_spans(db: TestDb) {
 
 fn base64_hex(b64: &str) -> String {
     use base64::Engine;
-    hex::encode(base64::engine::general_purpose::STANDARD.decode(b64).unwrap())
+    hex::encode(
+        base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap(),
+    )
 }
 
 /// A backend whose writes wait for a signal: fills the queue deterministically.
@@ -203,30 +342,53 @@ impl sightline::store::Backend for Gate {
     fn name(&self) -> &'static str {
         "gate"
     }
-    async fn write_batch(&self, b: &sightline::store::PreparedBatch) -> sightline::store::Result<sightline::store::WriteOutcome> {
+    async fn write_batch(
+        &self,
+        b: &sightline::store::PreparedBatch,
+    ) -> sightline::store::Result<sightline::store::WriteOutcome> {
         let mut open = self.open.clone();
         let _ = open.wait_for(|o| *o).await;
         self.inner.write_batch(b).await
     }
-    async fn list_traces(&self, q: &sightline::store::TraceQuery) -> sightline::store::Result<Vec<sightline::store::TraceRecord>> {
+    async fn list_traces(
+        &self,
+        q: &sightline::store::TraceQuery,
+    ) -> sightline::store::Result<Vec<sightline::store::TraceRecord>> {
         self.inner.list_traces(q).await
     }
-    async fn get_trace(&self, t: &sightline::model::TraceId) -> sightline::store::Result<Option<sightline::store::StoredTrace>> {
+    async fn get_trace(
+        &self,
+        t: &sightline::model::TraceId,
+    ) -> sightline::store::Result<Option<sightline::store::StoredTrace>> {
         self.inner.get_trace(t).await
     }
-    async fn get_experiment(&self, id: i64) -> sightline::store::Result<Option<sightline::model::Experiment>> {
+    async fn get_experiment(
+        &self,
+        id: i64,
+    ) -> sightline::store::Result<Option<sightline::model::Experiment>> {
         self.inner.get_experiment(id).await
     }
-    async fn get_experiment_by_name(&self, n: &str) -> sightline::store::Result<Option<sightline::model::Experiment>> {
+    async fn get_experiment_by_name(
+        &self,
+        n: &str,
+    ) -> sightline::store::Result<Option<sightline::model::Experiment>> {
         self.inner.get_experiment_by_name(n).await
     }
-    async fn create_experiment(&self, n: &str, a: Option<&str>, t: &std::collections::BTreeMap<String, String>) -> sightline::store::Result<sightline::model::Experiment> {
+    async fn create_experiment(
+        &self,
+        n: &str,
+        a: Option<&str>,
+        t: &std::collections::BTreeMap<String, String>,
+    ) -> sightline::store::Result<sightline::model::Experiment> {
         self.inner.create_experiment(n, a, t).await
     }
     async fn load_prices(&self) -> sightline::store::Result<Vec<sightline::model::ModelPrice>> {
         self.inner.load_prices().await
     }
-    async fn seed_prices(&self, p: &[sightline::model::ModelPrice]) -> sightline::store::Result<usize> {
+    async fn seed_prices(
+        &self,
+        p: &[sightline::model::ModelPrice],
+    ) -> sightline::store::Result<usize> {
         self.inner.seed_prices(p).await
     }
     async fn stats(&self) -> sightline::store::Result<sightline::store::StoreStats> {
@@ -241,14 +403,27 @@ async fn a_full_queue_answers_503_with_retry_after_and_drops_nothing(db: TestDb)
     let inner = sightline::store::connect(&db.url()).await.unwrap();
     let (open_tx, open) = tokio::sync::watch::channel(false);
     let gate: Arc<dyn sightline::store::Backend> = Arc::new(Gate { inner, open });
-    let opts = Options { writer: WriterSettings { queue_spans: 15, batch_spans: 100 }, ..Options::default() };
+    let opts = Options {
+        writer: WriterSettings {
+            queue_spans: 15,
+            batch_spans: 100,
+        },
+        ..Options::default()
+    };
     let s = TestServer::start_backend(db, gate, opts).await;
     let body = sample().encode_to_vec(); // 10 spans
     let first = {
         let base = s.base.clone();
         let body = body.clone();
         tokio::spawn(async move {
-            TestServer::client().post(format!("{base}/v1/traces")).header("content-type", "application/x-protobuf").body(body).send().await.unwrap().status()
+            TestServer::client()
+                .post(format!("{base}/v1/traces"))
+                .header("content-type", "application/x-protobuf")
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
         })
     };
     // Wait until the first request holds its 10 queue slots.
@@ -263,34 +438,56 @@ async fn a_full_queue_answers_503_with_retry_after_and_drops_nothing(db: TestDb)
     assert_eq!(headers["retry-after"], "1");
     assert!(message(&resp).contains("write queue is full"));
     open_tx.send(true).unwrap();
-    assert_eq!(first.await.unwrap(), 200, "the queued request is answered once committed");
+    assert_eq!(
+        first.await.unwrap(),
+        200,
+        "the queued request is answered once committed"
+    );
     // The refused request, retried, is stored: every span is either stored or refused.
     let (status, _, _) = post(&s, "application/x-protobuf", &[], body).await;
     assert_eq!(status, 200);
-    assert_eq!(s.backend.stats().await.unwrap().spans, 10, "same spans re-sent: no duplicates");
+    assert_eq!(
+        s.backend.stats().await.unwrap().spans,
+        10,
+        "same spans re-sent: no duplicates"
+    );
     s.shutdown().await;
 }
 
 async fn grpc_refuses_bad_input_and_missing_keys_with_status_codes(db: TestDb) {
     use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
-    let opts = Options { api_keys: vec!["sk-grpc-123456".into()], ..Options::default() };
+    let opts = Options {
+        api_keys: vec!["sk-grpc-123456".into()],
+        ..Options::default()
+    };
     let s = TestServer::start_with(db, opts).await;
-    let mut client = TraceServiceClient::connect(format!("http://{}", s.grpc_addr)).await.unwrap();
+    let mut client = TraceServiceClient::connect(format!("http://{}", s.grpc_addr))
+        .await
+        .unwrap();
     let err = client.export(sample()).await.unwrap_err();
     assert_eq!(err.code(), tonic::Code::Unauthenticated);
     let with_key = |req: ExportTraceServiceRequest| {
         let mut r = tonic::Request::new(req);
-        r.metadata_mut().insert("authorization", "Bearer sk-grpc-123456".parse().unwrap());
+        r.metadata_mut()
+            .insert("authorization", "Bearer sk-grpc-123456".parse().unwrap());
         r
     };
     let mut bad = sample();
     bad.resource_spans[0].scope_spans[0].spans[0].trace_id = vec![9; 3];
     let err = client.export(with_key(bad)).await.unwrap_err();
     assert_eq!(err.code(), tonic::Code::InvalidArgument);
-    assert!(err.message().contains("traceId must be 16 bytes, got 3"), "{}", err.message());
+    assert!(
+        err.message().contains("traceId must be 16 bytes, got 3"),
+        "{}",
+        err.message()
+    );
     let mut r = with_key(sample());
-    r.metadata_mut().insert("x-mlflow-experiment-id", "424242".parse().unwrap());
-    assert_eq!(client.export(r).await.unwrap_err().code(), tonic::Code::NotFound);
+    r.metadata_mut()
+        .insert("x-mlflow-experiment-id", "424242".parse().unwrap());
+    assert_eq!(
+        client.export(r).await.unwrap_err().code(),
+        tonic::Code::NotFound
+    );
     assert_eq!(s.backend.stats().await.unwrap().spans, 0);
     client.export(with_key(sample())).await.unwrap();
     assert_eq!(s.backend.stats().await.unwrap().spans, 10);

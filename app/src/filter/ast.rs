@@ -1,5 +1,6 @@
-//! What a parsed filter means: the AST the browser validates and the server plans from.
-//! It holds no SQL and no column names; `server`'s query planner turns it into bound queries.
+//! What a parsed filter means: the AST the browser validates and the server plans from, and
+//! which operators and values each field accepts. It holds no SQL and no column names;
+//! `server`'s query planner turns it into bound queries.
 //! `Display` prints the canonical spelling, which parses back to the same tree.
 
 use std::fmt;

@@ -94,7 +94,10 @@ fn TraceTable(rows: Vec<TraceSummary>) -> impl IntoView {
 
 #[component]
 fn TraceRow(t: TraceSummary) -> impl IntoView {
-    let duration = t.duration_ms.map(format::duration_ms).unwrap_or_else(|| "…".into());
+    let duration = t
+        .duration_ms
+        .map(format::duration_ms)
+        .unwrap_or_else(|| "…".into());
     // The chat model comes first; embedders and rerankers are in the tooltip.
     let models_all = t.models.join(", ");
     let models = match t.models.len() {
@@ -103,10 +106,18 @@ fn TraceRow(t: TraceSummary) -> impl IntoView {
         n => format!("{} +{}", t.models[0], n - 1),
     };
     let cost = t.total_cost.map(format::usd).unwrap_or_else(|| "—".into());
-    let tokens = format!("{} / {}", format::count(t.input_tokens), format::count(t.output_tokens));
+    let tokens = format!(
+        "{} / {}",
+        format::count(t.input_tokens),
+        format::count(t.output_tokens)
+    );
     let title = t.request_preview.clone().unwrap_or_default();
     let preview = format::preview_text(&title);
-    let row_class = if t.status == crate::types::TraceStatus::Error { "trace-row is-error" } else { "trace-row" };
+    let row_class = if t.status == crate::types::TraceStatus::Error {
+        "trace-row is-error"
+    } else {
+        "trace-row"
+    };
     view! {
         <tr class=row_class data-trace-id=t.trace_id.clone()>
             <td class="mono">{format::utc_ms(t.start_ms)}</td>

@@ -857,7 +857,7 @@ async fn run_server_on(
         cpu1.0.saturating_sub(cpu0.0).saturating_sub(listed),
         Duration::ZERO,
     ));
-    threads.sort_by(|a, b| b.1.cmp(&a.1));
+    threads.sort_by_key(|t| std::cmp::Reverse(t.1));
     threads.retain(|(_, t, _)| t.as_millis() >= 50);
     let jiffies = (machine1.2 - machine0.2).max(1) as f64;
     let machine_busy = (machine1.0 - machine0.0) as f64 / jiffies;
@@ -1009,7 +1009,7 @@ fn thousands(x: f64) -> String {
     let s = n.abs().to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -40,9 +40,9 @@ impl ApiKeys {
         };
         // Compare against every key without short-circuiting, so timing does not reveal
         // which key (or how much of one) matched.
-        self.keys
-            .iter()
-            .fold(false, |found, k| found | constant_time_eq(k, token.as_bytes()))
+        self.keys.iter().fold(false, |found, k| {
+            found | constant_time_eq(k, token.as_bytes())
+        })
     }
 }
 

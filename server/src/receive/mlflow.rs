@@ -16,8 +16,8 @@ use serde_json::{json, Map, Value};
 
 use crate::error::MlflowError;
 use crate::model::{
-    mlflow_trace_id, parse_trace_id, Experiment, RawSpan, ResourceGroup, SpanEvent, StatusCode as SpanStatus,
-    TraceInfo, TraceStatus,
+    mlflow_trace_id, parse_trace_id, Experiment, RawSpan, ResourceGroup, SpanEvent,
+    StatusCode as SpanStatus, TraceInfo, TraceStatus,
 };
 
 use super::Ingest;
@@ -28,7 +28,8 @@ pub const MLFLOW_VERSION: &str = "3.18.0";
 type MlResult<T = Response> = Result<T, MlflowError>;
 
 fn parse_json<T: serde::de::DeserializeOwned>(body: &Bytes) -> MlResult<T> {
-    serde_json::from_slice(body).map_err(|e| MlflowError::invalid(format!("malformed JSON request body: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| MlflowError::invalid(format!("malformed JSON request body: {e}")))
 }
 
 pub fn experiment_json(e: &Experiment) -> Value {
@@ -49,14 +50,18 @@ pub struct ByName {
 }
 
 /// `GET /api/2.0/mlflow/experiments/get-by-name`.
-pub async fn get_experiment_by_name(State(ingest): State<Arc<Ingest>>, Query(q): Query<ByName>) -> MlResult {
-    let name = q
-        .experiment_name
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| MlflowError::invalid("Missing value for required parameter 'experiment_name'"))?;
+pub async fn get_experiment_by_name(
+    State(ingest): State<Arc<Ingest>>,
+    Query(q): Query<ByName>,
+) -> MlResult {
+    let name = q.experiment_name.filter(|n| !n.is_empty()).ok_or_else(|| {
+        MlflowError::invalid("Missing value for required parameter 'experiment_name'")
+    })?;
     match ingest.backend.get_experiment_by_name(&name).await? {
         Some(e) => Ok(Json(json!({ "experiment": experiment_json(&e) })).into_response()),
-        None => Err(MlflowError::not_found(format!("Could not find experiment with name '{name}'"))),
+        None => Err(MlflowError::not_found(format!(
+            "Could not find experiment with name '{name}'"
+        ))),
     }
 }
 
@@ -67,15 +72,17 @@ pub struct ById {
 
 /// `GET /api/2.0/mlflow/experiments/get`.
 pub async fn get_experiment(State(ingest): State<Arc<Ingest>>, Query(q): Query<ById>) -> MlResult {
-    let raw = q
-        .experiment_id
-        .ok_or_else(|| MlflowError::invalid("Missing value for required parameter 'experiment_id'"))?;
+    let raw = q.experiment_id.ok_or_else(|| {
+        MlflowError::invalid("Missing value for required parameter 'experiment_id'")
+    })?;
     let id: i64 = raw
         .parse()
         .map_err(|_| MlflowError::invalid(format!("Invalid experiment id {raw:?}")))?;
     match ingest.backend.get_experiment(id).await? {
         Some(e) => Ok(Json(json!({ "experiment": experiment_json(&e) })).into_response()),
-        None => Err(MlflowError::not_found(format!("No Experiment with id={id} exists"))),
+        None => Err(MlflowError::not_found(format!(
+            "No Experiment with id={id} exists"
+        ))),
     }
 }
 
@@ -119,7 +126,10 @@ pub async fn create_experiment(State(ingest): State<Arc<Ingest>>, body: Bytes) -
 
 /// `GET /version`: plain text.
 pub async fn version() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], MLFLOW_VERSION)
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        MLFLOW_VERSION,
+    )
 }
 
 /// `GET /api/3.0/mlflow/server-info` (the 3.18 client asks before artifact uploads).
@@ -138,12 +148,19 @@ pub async fn start_trace_v3(State(ingest): State<Arc<Ingest>>, body: Bytes) -> M
     let info = req
         .get("trace")
         .and_then(|t| t.get("trace_info"))
-        .ok_or_else(|| MlflowError::invalid("Missing value for required parameter 'trace.trace_info'"))?;
+        .ok_or_else(|| {
+            MlflowError::invalid("Missing value for required parameter 'trace.trace_info'")
+        })?;
     let parsed = parse_trace_info(info)?;
     let experiment = ingest
         .experiment(Some(&parsed.experiment_id.to_string()))
         .await
-        .map_err(|_| MlflowError::not_found(format!("No Experiment with id={} exists", parsed.experiment_id)))?;
+        .map_err(|_| {
+            MlflowError::not_found(format!(
+                "No Experiment with id={} exists",
+                parsed.experiment_id
+            ))
+        })?;
     let mut parsed = parsed;
     parsed.experiment_id = experiment;
     let trace_id = parsed.trace_id;
@@ -157,7 +174,10 @@ pub async fn start_trace_v3(State(ingest): State<Arc<Ingest>>, body: Bytes) -> M
         if let Some(t) = tags.as_object_mut() {
             t.insert(
                 "mlflow.artifactLocation".into(),
-                json!(format!("mlflow-artifacts:/{experiment}/traces/{}/artifacts", mlflow_trace_id(&trace_id))),
+                json!(format!(
+                    "mlflow-artifacts:/{experiment}/traces/{}/artifacts",
+                    mlflow_trace_id(&trace_id)
+                )),
             );
             t.insert("mlflow.trace.spansLocation".into(), json!("TRACKING_STORE"));
         }
@@ -173,7 +193,14 @@ fn str_map(v: Option<&Value>) -> BTreeMap<String, String> {
     v.and_then(Value::as_object)
         .map(|m| {
             m.iter()
-                .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_string()),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -184,14 +211,24 @@ pub fn parse_trace_info(info: &Value) -> MlResult<TraceInfo> {
     let get = |snake: &str, camel: &str| info.get(snake).or_else(|| info.get(camel));
     let raw_id = get("trace_id", "traceId")
         .and_then(Value::as_str)
-        .ok_or_else(|| MlflowError::invalid("Missing value for required parameter 'trace_info.trace_id'"))?;
-    let trace_id = parse_trace_id(raw_id)
-        .ok_or_else(|| MlflowError::invalid(format!("Invalid trace id {raw_id:?}: expected tr-<32 hex>")))?;
+        .ok_or_else(|| {
+            MlflowError::invalid("Missing value for required parameter 'trace_info.trace_id'")
+        })?;
+    let trace_id = parse_trace_id(raw_id).ok_or_else(|| {
+        MlflowError::invalid(format!("Invalid trace id {raw_id:?}: expected tr-<32 hex>"))
+    })?;
     let location = get("trace_location", "traceLocation");
     let experiment_id = location
-        .and_then(|l| l.get("mlflow_experiment").or_else(|| l.get("mlflowExperiment")))
+        .and_then(|l| {
+            l.get("mlflow_experiment")
+                .or_else(|| l.get("mlflowExperiment"))
+        })
         .and_then(|m| m.get("experiment_id").or_else(|| m.get("experimentId")))
-        .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
+        .map(|v| {
+            v.as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| v.to_string())
+        })
         .unwrap_or_else(|| "0".into());
     let experiment_id: i64 = experiment_id
         .parse()
@@ -200,12 +237,20 @@ pub fn parse_trace_info(info: &Value) -> MlResult<TraceInfo> {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(parse_rfc3339_ms(s)?),
         Some(Value::Number(n)) => n.as_i64(),
-        Some(other) => return Err(MlflowError::invalid(format!("Invalid request_time {other}"))),
+        Some(other) => {
+            return Err(MlflowError::invalid(format!(
+                "Invalid request_time {other}"
+            )))
+        }
     };
     let execution_duration_ms = match get("execution_duration", "executionDuration") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(parse_duration_ms(s)?),
-        Some(other) => return Err(MlflowError::invalid(format!("Invalid execution_duration {other}"))),
+        Some(other) => {
+            return Err(MlflowError::invalid(format!(
+                "Invalid execution_duration {other}"
+            )))
+        }
     };
     let state = match get("state", "state").and_then(Value::as_str) {
         None => None,
@@ -215,7 +260,11 @@ pub fn parse_trace_info(info: &Value) -> MlResult<TraceInfo> {
             ))
         })?),
     };
-    let text = |snake: &str, camel: &str| get(snake, camel).and_then(Value::as_str).map(str::to_string);
+    let text = |snake: &str, camel: &str| {
+        get(snake, camel)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
     Ok(TraceInfo {
         trace_id,
         experiment_id,
@@ -242,7 +291,9 @@ fn parse_duration_ms(s: &str) -> MlResult<f64> {
         .and_then(|n| n.parse::<f64>().ok())
         .filter(|v| v.is_finite() && *v >= 0.0)
         .map(|secs| secs * 1000.0)
-        .ok_or_else(|| MlflowError::invalid(format!("Invalid duration {s:?}: expected e.g. \"1.5s\"")))
+        .ok_or_else(|| {
+            MlflowError::invalid(format!("Invalid duration {s:?}: expected e.g. \"1.5s\""))
+        })
 }
 
 /// `PUT /api/2.0/mlflow-artifacts/artifacts/<E>/traces/<T>/artifacts/traces.json`: the legacy
@@ -264,18 +315,21 @@ pub async fn put_artifact(
         }
     };
     let experiment = ingest.experiment(Some(exp)).await?;
-    let trace_id = parse_trace_id(trace).ok_or_else(|| MlflowError::invalid(format!("Invalid trace id {trace:?}")))?;
+    let trace_id = parse_trace_id(trace)
+        .ok_or_else(|| MlflowError::invalid(format!("Invalid trace id {trace:?}")))?;
     let doc: Value = parse_json(&body)?;
-    let spans = doc
-        .get("spans")
-        .and_then(Value::as_array)
-        .ok_or_else(|| MlflowError::invalid("traces.json must be an object with a \"spans\" array"))?;
+    let spans = doc.get("spans").and_then(Value::as_array).ok_or_else(|| {
+        MlflowError::invalid("traces.json must be an object with a \"spans\" array")
+    })?;
     let mut group = ResourceGroup::default();
     for (i, s) in spans.iter().enumerate() {
-        let span = artifact_span(s, trace_id).map_err(|m| MlflowError::invalid(format!("spans[{i}]: {m}")))?;
+        let span = artifact_span(s, trace_id)
+            .map_err(|m| MlflowError::invalid(format!("spans[{i}]: {m}")))?;
         group.spans.push(span);
     }
-    ingest.ingest_groups(experiment, vec![group], Vec::new()).await?;
+    ingest
+        .ingest_groups(experiment, vec![group], Vec::new())
+        .await?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -331,9 +385,17 @@ fn artifact_span(s: &Value, trace_id: [u8; 16]) -> Result<RawSpan, String> {
         .map(|evs| {
             evs.iter()
                 .map(|e| SpanEvent {
-                    name: e.get("name").and_then(Value::as_str).unwrap_or("").to_string(),
+                    name: e
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string(),
                     time_ns: e.get("time_unix_nano").and_then(Value::as_i64).unwrap_or(0),
-                    attributes: e.get("attributes").and_then(Value::as_object).cloned().unwrap_or_default(),
+                    attributes: e
+                        .get("attributes")
+                        .and_then(Value::as_object)
+                        .cloned()
+                        .unwrap_or_default(),
                 })
                 .collect()
         })
@@ -344,7 +406,11 @@ fn artifact_span(s: &Value, trace_id: [u8; 16]) -> Result<RawSpan, String> {
         trace_id: b64_id::<16>(s.get("trace_id"), "trace_id")?.unwrap_or(trace_id),
         span_id,
         parent_span_id: b64_id::<8>(s.get("parent_span_id"), "parent_span_id")?,
-        name: s.get("name").and_then(Value::as_str).unwrap_or("").to_string(),
+        name: s
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
         otel_kind: 1,
         start_ns,
         end_ns: end_ns.max(start_ns),
@@ -368,14 +434,28 @@ mod tests {
 
     #[test]
     fn parses_the_real_start_trace_v3_request() {
-        let body: Value = serde_json::from_str(include_str!("../../tests/fixtures/mlflow/08_start_trace_v3.req.json")).unwrap();
+        let body: Value = serde_json::from_str(include_str!(
+            "../../tests/fixtures/mlflow/08_start_trace_v3.req.json"
+        ))
+        .unwrap();
         let info = parse_trace_info(&body["trace"]["trace_info"]).unwrap();
-        assert_eq!(mlflow_trace_id(&info.trace_id), "tr-f65abff69882f71aad5cfd3edd2bd6b1");
+        assert_eq!(
+            mlflow_trace_id(&info.trace_id),
+            "tr-f65abff69882f71aad5cfd3edd2bd6b1"
+        );
         assert_eq!(info.experiment_id, 2);
         assert_eq!(info.state, Some(TraceStatus::Ok));
         assert_eq!(info.execution_duration_ms, Some(185.0));
-        assert_eq!(info.metadata.get("mlflow.trace.session").map(String::as_str), Some("sess-42"));
-        assert_eq!(info.tags.get("mlflow.traceName").map(String::as_str), Some("rag_pipeline"));
+        assert_eq!(
+            info.metadata
+                .get("mlflow.trace.session")
+                .map(String::as_str),
+            Some("sess-42")
+        );
+        assert_eq!(
+            info.tags.get("mlflow.traceName").map(String::as_str),
+            Some("rag_pipeline")
+        );
     }
 
     #[test]
@@ -387,9 +467,15 @@ mod tests {
 
     #[test]
     fn artifact_spans_decode_json_text_attributes() {
-        let doc: Value = serde_json::from_str(include_str!("../../tests/fixtures/mlflow/11_artifact_traces_json.req.json")).unwrap();
+        let doc: Value = serde_json::from_str(include_str!(
+            "../../tests/fixtures/mlflow/11_artifact_traces_json.req.json"
+        ))
+        .unwrap();
         let s = artifact_span(&doc["spans"][0], [0; 16]).unwrap();
-        assert!(s.attributes.get("mlflow.spanType").is_some_and(|v| v.is_string()));
+        assert!(s
+            .attributes
+            .get("mlflow.spanType")
+            .is_some_and(|v| v.is_string()));
         assert!(s.end_ns >= s.start_ns);
     }
 }

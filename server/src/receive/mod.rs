@@ -47,8 +47,14 @@ impl From<SubmitError> for Error {
             SubmitError::Overloaded { .. } => Error::Overloaded(e.to_string()),
             SubmitError::TooLarge { .. } => Error::Invalid(e.to_string()),
             SubmitError::Closed => Error::Unavailable(e.to_string()),
-            SubmitError::Store { transient: true, message } => Error::Unavailable(message),
-            SubmitError::Store { transient: false, message } => Error::Internal(message),
+            SubmitError::Store {
+                transient: true,
+                message,
+            } => Error::Unavailable(message),
+            SubmitError::Store {
+                transient: false,
+                message,
+            } => Error::Internal(message),
         }
     }
 }
@@ -134,7 +140,12 @@ impl Ingest {
         let id: i64 = raw
             .parse()
             .map_err(|_| Error::Invalid(format!("experiment id {raw:?} is not an integer")))?;
-        if self.known_experiments.read().map(|k| k.contains(&id)).unwrap_or(false) {
+        if self
+            .known_experiments
+            .read()
+            .map(|k| k.contains(&id))
+            .unwrap_or(false)
+        {
             return Ok(id);
         }
         match self.backend.get_experiment(id).await? {
@@ -180,14 +191,21 @@ impl Ingest {
     /// Stores MLflow trace info (StartTraceV3); returns once committed.
     pub async fn ingest_info(&self, info: TraceInfo) -> Result<(), Error> {
         self.writer
-            .submit(PreparedBatch { infos: vec![info], ..Default::default() })
+            .submit(PreparedBatch {
+                infos: vec![info],
+                ..Default::default()
+            })
             .await
             .map_err(Error::from)
     }
 }
 
 /// Normalises spans and derives per-trace patches (resource tags, root-span tags).
-pub fn prepare(experiment_id: i64, groups: Vec<ResourceGroup>, prices: &PriceTable) -> PreparedBatch {
+pub fn prepare(
+    experiment_id: i64,
+    groups: Vec<ResourceGroup>,
+    prices: &PriceTable,
+) -> PreparedBatch {
     let mut batch = PreparedBatch::default();
     for group in groups {
         let (service_name, resource_tags) = normalize::resource_tags(&group.resource);

@@ -36,7 +36,10 @@ pub fn decode_request(req: ExportTraceServiceRequest, limits: &Limits) -> Result
             Some(r) => attributes(r.attributes, limits, &format!("{path}.resource"))?,
             None => Map::new(),
         };
-        let mut group = ResourceGroup { resource, spans: Vec::new() };
+        let mut group = ResourceGroup {
+            resource,
+            spans: Vec::new(),
+        };
         for (si, ss) in rs.scope_spans.into_iter().enumerate() {
             let (scope_name, scope_version) = match ss.scope {
                 Some(s) => (non_empty(s.name), non_empty(s.version)),
@@ -51,13 +54,20 @@ pub fn decode_request(req: ExportTraceServiceRequest, limits: &Limits) -> Result
                     ))
                 })?;
                 if span.trace_id.iter().all(|b| *b == 0) {
-                    return Err(Error::Invalid(format!("{path}.traceId is all zeros (invalid)")));
+                    return Err(Error::Invalid(format!(
+                        "{path}.traceId is all zeros (invalid)"
+                    )));
                 }
                 let span_id: [u8; 8] = span.span_id.as_slice().try_into().map_err(|_| {
-                    Error::Invalid(format!("{path}.spanId must be 8 bytes, got {}", span.span_id.len()))
+                    Error::Invalid(format!(
+                        "{path}.spanId must be 8 bytes, got {}",
+                        span.span_id.len()
+                    ))
                 })?;
                 if span_id == [0; 8] {
-                    return Err(Error::Invalid(format!("{path}.spanId is all zeros (invalid)")));
+                    return Err(Error::Invalid(format!(
+                        "{path}.spanId is all zeros (invalid)"
+                    )));
                 }
                 let parent_span_id = match span.parent_span_id.len() {
                     0 => None,
@@ -95,10 +105,19 @@ pub fn decode_request(req: ExportTraceServiceRequest, limits: &Limits) -> Result
                 let mut links = Vec::with_capacity(span.links.len());
                 for (li, l) in span.links.into_iter().enumerate() {
                     let lpath = format!("{path}.links[{li}]");
-                    let (Ok(t), Ok(s)) = (l.trace_id.as_slice().try_into(), l.span_id.as_slice().try_into()) else {
-                        return Err(Error::Invalid(format!("{lpath} has an invalid traceId/spanId")));
+                    let (Ok(t), Ok(s)) = (
+                        l.trace_id.as_slice().try_into(),
+                        l.span_id.as_slice().try_into(),
+                    ) else {
+                        return Err(Error::Invalid(format!(
+                            "{lpath} has an invalid traceId/spanId"
+                        )));
                     };
-                    links.push(SpanLink { trace_id: t, span_id: s, attributes: attributes(l.attributes, limits, &lpath)? });
+                    links.push(SpanLink {
+                        trace_id: t,
+                        span_id: s,
+                        attributes: attributes(l.attributes, limits, &lpath)?,
+                    });
                 }
                 if end_ns < start_ns {
                     // One bad clock reading should not cost the client its whole batch.
@@ -158,7 +177,8 @@ pub fn attributes(kvs: Vec<KeyValue>, limits: &Limits, path: &str) -> Result<Att
     }
     let mut map = Map::with_capacity(kvs.len());
     for kv in kvs {
-        let v = any_to_json(kv.value, 0).map_err(|e| Error::Invalid(format!("{path}.{}: {e}", kv.key)))?;
+        let v = any_to_json(kv.value, 0)
+            .map_err(|e| Error::Invalid(format!("{path}.{}: {e}", kv.key)))?;
         map.entry(kv.key).or_insert(v);
     }
     Ok(map)
@@ -201,7 +221,10 @@ pub fn any_to_json(v: Option<AnyValue>, depth: usize) -> Result<Value, String> {
         }
         any_value::Value::BytesValue(b) => {
             let mut m = Map::new();
-            m.insert("bytes".into(), Value::String(base64::engine::general_purpose::STANDARD.encode(b)));
+            m.insert(
+                "bytes".into(),
+                Value::String(base64::engine::general_purpose::STANDARD.encode(b)),
+            );
             Value::Object(m)
         }
     })
@@ -215,7 +238,10 @@ mod tests {
     fn req(spans: Vec<Span>) -> ExportTraceServiceRequest {
         ExportTraceServiceRequest {
             resource_spans: vec![ResourceSpans {
-                scope_spans: vec![ScopeSpans { spans, ..Default::default() }],
+                scope_spans: vec![ScopeSpans {
+                    spans,
+                    ..Default::default()
+                }],
                 ..Default::default()
             }],
         }
@@ -260,10 +286,22 @@ mod tests {
     #[test]
     fn absurd_attribute_counts_are_refused() {
         let mut s = span(1);
-        s.attributes = (0..20).map(|i| KeyValue { key: format!("k{i}"), ..Default::default() }).collect();
-        let limits = Limits { max_attributes: 10, ..Limits::default() };
+        s.attributes = (0..20)
+            .map(|i| KeyValue {
+                key: format!("k{i}"),
+                ..Default::default()
+            })
+            .collect();
+        let limits = Limits {
+            max_attributes: 10,
+            ..Limits::default()
+        };
         let err = decode_request(req(vec![s]), &limits).unwrap_err();
-        assert!(err.to_string().contains("has 20 attributes; the limit is 10"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("has 20 attributes; the limit is 10"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -272,12 +310,27 @@ mod tests {
             value: Some(any_value::Value::KvlistValue(
                 opentelemetry_proto::tonic::common::v1::KeyValueList {
                     values: vec![
-                        KeyValue { key: "n".into(), value: Some(AnyValue { value: Some(any_value::Value::IntValue(5)) }), ..Default::default() },
-                        KeyValue { key: "x".into(), value: Some(AnyValue { value: Some(any_value::Value::DoubleValue(f64::NAN)) }), ..Default::default() },
+                        KeyValue {
+                            key: "n".into(),
+                            value: Some(AnyValue {
+                                value: Some(any_value::Value::IntValue(5)),
+                            }),
+                            ..Default::default()
+                        },
+                        KeyValue {
+                            key: "x".into(),
+                            value: Some(AnyValue {
+                                value: Some(any_value::Value::DoubleValue(f64::NAN)),
+                            }),
+                            ..Default::default()
+                        },
                     ],
                 },
             )),
         };
-        assert_eq!(any_to_json(Some(v), 0).unwrap(), serde_json::json!({"n": 5, "x": "NaN"}));
+        assert_eq!(
+            any_to_json(Some(v), 0).unwrap(),
+            serde_json::json!({"n": 5, "x": "NaN"})
+        );
     }
 }

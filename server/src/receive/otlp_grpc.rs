@@ -44,8 +44,13 @@ impl TraceService for GrpcReceiver {
             .get("x-mlflow-experiment-id")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let experiment = self.ingest.experiment(experiment.as_deref()).await.map_err(grpc_status)?;
-        let decoded = otlp::decode_request(request.into_inner(), &self.ingest.limits).map_err(grpc_status)?;
+        let experiment = self
+            .ingest
+            .experiment(experiment.as_deref())
+            .await
+            .map_err(grpc_status)?;
+        let decoded =
+            otlp::decode_request(request.into_inner(), &self.ingest.limits).map_err(grpc_status)?;
         let report = self
             .ingest
             .ingest_groups(experiment, decoded.groups, decoded.rejected)
@@ -62,6 +67,8 @@ impl TraceService for GrpcReceiver {
             rejected_spans: report.rejected_spans as i64,
             error_message: report.rejection.unwrap_or_default(),
         });
-        Ok(Response::new(ExportTraceServiceResponse { partial_success: partial }))
+        Ok(Response::new(ExportTraceServiceResponse {
+            partial_success: partial,
+        }))
     }
 }

@@ -38,15 +38,25 @@ pub async fn export(State(ingest): State<Arc<Ingest>>, headers: HeaderMap, body:
     }
 }
 
-async fn handle(ingest: &Ingest, headers: &HeaderMap, body: Body) -> Result<(IngestReport, Encoding), Error> {
-    if !ingest.api_keys.allows(header_str(headers, header::AUTHORIZATION.as_str())) {
+async fn handle(
+    ingest: &Ingest,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(IngestReport, Encoding), Error> {
+    if !ingest
+        .api_keys
+        .allows(header_str(headers, header::AUTHORIZATION.as_str()))
+    {
         return Err(Error::Unauthorized);
     }
     let encoding = content_type(headers)?;
-    let experiment = ingest.experiment(header_str(headers, "x-mlflow-experiment-id")).await?;
+    let experiment = ingest
+        .experiment(header_str(headers, "x-mlflow-experiment-id"))
+        .await?;
     let raw = read_body(body, ingest.limits.max_request_bytes).await?;
     let raw_len = raw.len();
-    let content_encoding = header_str(headers, header::CONTENT_ENCODING.as_str()).map(str::to_string);
+    let content_encoding =
+        header_str(headers, header::CONTENT_ENCODING.as_str()).map(str::to_string);
     let limits = ingest.limits;
     let decode = move || -> Result<otlp::Decoded, Error> {
         let bytes = decompress(content_encoding.as_deref(), raw, &limits)?;
@@ -62,7 +72,9 @@ async fn handle(ingest: &Ingest, headers: &HeaderMap, body: Body) -> Result<(Ing
     } else {
         decode()?
     };
-    let report = ingest.ingest_groups(experiment, decoded.groups, decoded.rejected).await?;
+    let report = ingest
+        .ingest_groups(experiment, decoded.groups, decoded.rejected)
+        .await?;
     if report.accepted_spans == 0 && report.rejected_spans > 0 {
         return Err(Error::Invalid(format!(
             "all {} spans rejected: {}",
@@ -80,7 +92,12 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// The media type, ignoring parameters such as `charset`.
 pub fn content_type(headers: &HeaderMap) -> Result<Encoding, Error> {
     let raw = header_str(headers, header::CONTENT_TYPE.as_str()).unwrap_or("");
-    let media = raw.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let media = raw
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     match media.as_str() {
         "application/x-protobuf" | "application/protobuf" => Ok(Encoding::Protobuf),
         "application/json" => Ok(Encoding::Json),
@@ -111,20 +128,33 @@ pub fn decompress(encoding: Option<&str>, raw: Bytes, limits: &Limits) -> Result
             .read_to_end(&mut out)
             .map_err(|e| Error::Invalid(format!("invalid {what} body: {e}")))?;
         if n > limits.max_decoded_bytes {
-            return Err(Error::TooLarge { limit: limits.max_decoded_bytes });
+            return Err(Error::TooLarge {
+                limit: limits.max_decoded_bytes,
+            });
         }
         Ok(Bytes::from(out))
     };
     match enc.as_str() {
         "" | "identity" => Ok(raw),
-        "gzip" | "x-gzip" => read_all(Box::new(flate2::read::MultiGzDecoder::new(&raw[..])), "gzip"),
+        "gzip" | "x-gzip" => read_all(
+            Box::new(flate2::read::MultiGzDecoder::new(&raw[..])),
+            "gzip",
+        ),
         // "deflate" is zlib-wrapped by the HTTP spec, but some clients send raw deflate.
         "deflate" => {
-            let zlib_header = raw.len() >= 2 && (u16::from(raw[0]) << 8 | u16::from(raw[1])) % 31 == 0 && raw[0] & 0x0f == 8;
+            let zlib_header = raw.len() >= 2
+                && (u16::from(raw[0]) << 8 | u16::from(raw[1])) % 31 == 0
+                && raw[0] & 0x0f == 8;
             if zlib_header {
-                read_all(Box::new(flate2::read::ZlibDecoder::new(&raw[..])), "deflate")
+                read_all(
+                    Box::new(flate2::read::ZlibDecoder::new(&raw[..])),
+                    "deflate",
+                )
             } else {
-                read_all(Box::new(flate2::read::DeflateDecoder::new(&raw[..])), "deflate")
+                read_all(
+                    Box::new(flate2::read::DeflateDecoder::new(&raw[..])),
+                    "deflate",
+                )
             }
         }
         other => Err(Error::UnsupportedEncoding(other.to_string())),
@@ -135,7 +165,9 @@ pub fn decode_body(encoding: Encoding, bytes: &[u8]) -> Result<ExportTraceServic
     match encoding {
         Encoding::Protobuf => ExportTraceServiceRequest::decode(bytes)
             .map_err(|e| Error::Invalid(format!("invalid OTLP protobuf: {e}"))),
-        Encoding::Json => otlp_json::decode(bytes).map_err(|e| Error::Invalid(format!("invalid OTLP/JSON: {e}"))),
+        Encoding::Json => {
+            otlp_json::decode(bytes).map_err(|e| Error::Invalid(format!("invalid OTLP/JSON: {e}")))
+        }
     }
 }
 
@@ -148,7 +180,10 @@ fn success(report: &IngestReport, encoding: Encoding) -> Response {
         Encoding::Protobuf => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "application/x-protobuf")],
-            ExportTraceServiceResponse { partial_success: partial }.encode_to_vec(),
+            ExportTraceServiceResponse {
+                partial_success: partial,
+            }
+            .encode_to_vec(),
         )
             .into_response(),
         Encoding::Json => {
@@ -159,7 +194,12 @@ fn success(report: &IngestReport, encoding: Encoding) -> Response {
                 }}),
                 None => serde_json::json!({}),
             };
-            (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                body.to_string(),
+            )
+                .into_response()
         }
     }
 }

@@ -24,7 +24,11 @@ pub fn merge_batch(
 ) -> Vec<TraceRecord> {
     // Group once: a batch holds thousands of spans over hundreds of traces.
     let mut spans: HashMap<TraceId, Vec<&SpanRow>> = HashMap::new();
-    for s in batch.spans.iter().filter(|s| inserted.contains(&(s.trace_id, s.span_id))) {
+    for s in batch
+        .spans
+        .iter()
+        .filter(|s| inserted.contains(&(s.trace_id, s.span_id)))
+    {
         spans.entry(s.trace_id).or_default().push(s);
     }
     let mut patches: HashMap<TraceId, Vec<&TracePatch>> = HashMap::new();
@@ -109,7 +113,11 @@ fn apply_span(rec: &mut TraceRecord, s: &SpanRow) {
     rec.start_ns = rec.start_ns.min(s.start_ns);
     rec.end_ns = rec.end_ns.max(s.end_ns);
     if is_root {
-        rec.status = if s.status == StatusCode::Error { TraceStatus::Error } else { TraceStatus::Ok };
+        rec.status = if s.status == StatusCode::Error {
+            TraceStatus::Error
+        } else {
+            TraceStatus::Ok
+        };
         rec.request_preview = s.request_preview.clone().or(rec.request_preview.take());
         rec.response_preview = s.response_preview.clone().or(rec.response_preview.take());
     }
@@ -217,16 +225,25 @@ mod tests {
         child.output_tokens = Some(10);
         child.cost_input = Some(0.001);
         child.cost_output = Some(0.002);
-        let b1 = PreparedBatch { spans: vec![child], ..Default::default() };
+        let b1 = PreparedBatch {
+            spans: vec![child],
+            ..Default::default()
+        };
         let r1 = run(None, &b1);
         assert_eq!(r1.status, TraceStatus::InProgress);
-        assert_eq!((r1.span_count, r1.input_tokens, r1.output_tokens), (1, 100, 10));
+        assert_eq!(
+            (r1.span_count, r1.input_tokens, r1.output_tokens),
+            (1, 100, 10)
+        );
         assert!(r1.name.is_none());
 
         let mut root = span(1, None, 10, 40);
         root.request_preview = Some("hi".into());
         root.session_id = Some("sess".into());
-        let b2 = PreparedBatch { spans: vec![root], ..Default::default() };
+        let b2 = PreparedBatch {
+            spans: vec![root],
+            ..Default::default()
+        };
         let r2 = run(Some(r1), &b2);
         assert_eq!(r2.status, TraceStatus::Ok);
         assert_eq!((r2.start_ns, r2.end_ns, r2.span_count), (10, 40, 2));
@@ -239,7 +256,10 @@ mod tests {
 
     #[test]
     fn resent_spans_are_not_counted_twice() {
-        let b = PreparedBatch { spans: vec![span(1, None, 0, 5)], ..Default::default() };
+        let b = PreparedBatch {
+            spans: vec![span(1, None, 0, 5)],
+            ..Default::default()
+        };
         let first = run(None, &b);
         let ex = [(T, first)].into_iter().collect();
         let again = merge_batch(ex, &b, &HashSet::new()).pop().unwrap();
@@ -258,8 +278,14 @@ mod tests {
             metadata: [("mlflow.trace.session".to_string(), "s-9".to_string())].into(),
             ..Default::default()
         };
-        let spans = PreparedBatch { spans: vec![span(1, None, 5, 9)], ..Default::default() };
-        let infos = PreparedBatch { infos: vec![info], ..Default::default() };
+        let spans = PreparedBatch {
+            spans: vec![span(1, None, 5, 9)],
+            ..Default::default()
+        };
+        let infos = PreparedBatch {
+            infos: vec![info],
+            ..Default::default()
+        };
 
         let info_first = run(Some(run(None, &infos)), &spans);
         let spans_first = run(Some(run(None, &spans)), &infos);
@@ -282,7 +308,13 @@ mod tests {
         let mut llm = span(2, Some(1), 1, 9);
         llm.kind = SpanKind::ChatModel;
         llm.input_tokens = Some(50);
-        let r = run(None, &PreparedBatch { spans: vec![chain, llm], ..Default::default() });
+        let r = run(
+            None,
+            &PreparedBatch {
+                spans: vec![chain, llm],
+                ..Default::default()
+            },
+        );
         assert_eq!(r.input_tokens, 50);
     }
 
@@ -292,7 +324,13 @@ mod tests {
         root.status = StatusCode::Error;
         let mut child = span(2, Some(1), 1, 2);
         child.status = StatusCode::Error;
-        let r = run(None, &PreparedBatch { spans: vec![child, root], ..Default::default() });
+        let r = run(
+            None,
+            &PreparedBatch {
+                spans: vec![child, root],
+                ..Default::default()
+            },
+        );
         assert_eq!(r.status, TraceStatus::Error);
         assert_eq!(r.error_count, 2);
     }
@@ -310,8 +348,17 @@ mod tests {
             tags: [("env".to_string(), "b".to_string())].into(),
             ..Default::default()
         };
-        let b = PreparedBatch { patches: vec![patch], infos: vec![info], ..Default::default() };
-        assert_eq!(batch_tags(&b).get(&(T, "env".to_string())).map(String::as_str), Some("b"));
+        let b = PreparedBatch {
+            patches: vec![patch],
+            infos: vec![info],
+            ..Default::default()
+        };
+        assert_eq!(
+            batch_tags(&b)
+                .get(&(T, "env".to_string()))
+                .map(String::as_str),
+            Some("b")
+        );
         assert_eq!(run(None, &b).service_name.as_deref(), Some("svc"));
     }
 }

@@ -6,9 +6,7 @@ use std::cell::RefCell;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{
-    Attributes, Span, SpanEvent, SpanId, SpanKind, SpanLink, StatusCode, TraceId,
-};
+use crate::model::{Attributes, Span, SpanEvent, SpanId, SpanKind, SpanLink, StatusCode, TraceId};
 
 /// Longest request/response preview kept on the trace row (MLflow's client truncates to
 /// 1000 characters too).
@@ -57,7 +55,11 @@ pub struct LinkDoc {
 
 impl From<SpanEvent> for EventDoc {
     fn from(e: SpanEvent) -> Self {
-        EventDoc { name: e.name, time_ns: e.time_ns, attributes: e.attributes }
+        EventDoc {
+            name: e.name,
+            time_ns: e.time_ns,
+            attributes: e.attributes,
+        }
     }
 }
 
@@ -196,8 +198,16 @@ impl SpanRow {
             payload: payload.encode(),
             session_id: facts.session_id,
             user_id: facts.user_id,
-            request_preview: if is_root { facts.inputs.as_ref().map(preview) } else { None },
-            response_preview: if is_root { facts.outputs.as_ref().map(preview) } else { None },
+            request_preview: if is_root {
+                facts.inputs.as_ref().map(preview)
+            } else {
+                None
+            },
+            response_preview: if is_root {
+                facts.outputs.as_ref().map(preview)
+            } else {
+                None
+            },
         }
     }
 }
@@ -232,13 +242,21 @@ mod tests {
         let p = SpanPayload {
             otel_kind: 3,
             attributes,
-            events: vec![EventDoc { name: "exception".into(), time_ns: 5, attributes: Attributes::new() }],
+            events: vec![EventDoc {
+                name: "exception".into(),
+                time_ns: 5,
+                attributes: Attributes::new(),
+            }],
             links: vec![],
             scope_name: Some("demo".into()),
             scope_version: None,
         };
         let bytes = p.encode();
-        assert!(bytes.len() < 200, "repetitive text compresses: {} bytes", bytes.len());
+        assert!(
+            bytes.len() < 200,
+            "repetitive text compresses: {} bytes",
+            bytes.len()
+        );
         assert_eq!(SpanPayload::decode(&bytes).unwrap(), p);
     }
 

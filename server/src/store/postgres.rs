@@ -69,7 +69,14 @@ impl Backend for PgBackend {
         artifact_location: Option<&str>,
         tags: &BTreeMap<String, String>,
     ) -> Result<Experiment> {
-        create_experiment_in(&self.pool, name, artifact_location, tags, crate::store::now_ms()).await
+        create_experiment_in(
+            &self.pool,
+            name,
+            artifact_location,
+            tags,
+            crate::store::now_ms(),
+        )
+        .await
     }
 
     async fn load_prices(&self) -> Result<Vec<ModelPrice>> {

@@ -44,9 +44,8 @@ impl SqliteBackend {
             .pragma("journal_size_limit", "67108864");
         if let Some(dir) = opts.get_filename().parent() {
             if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    crate::store::Error::Database(sqlx::Error::Io(e))
-                })?;
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| crate::store::Error::Database(sqlx::Error::Io(e)))?;
             }
         }
         let writer = SqlitePoolOptions::new()
@@ -55,14 +54,24 @@ impl SqliteBackend {
             .connect_with(opts.clone())
             .await?;
         MIGRATOR.run(&writer).await?;
-        let checkpointer = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
+        let checkpointer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts.clone())
+            .await?;
         let readers = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(opts.read_only(true))
             .await?;
         let alive = std::sync::Arc::new(());
-        tokio::spawn(checkpoint_loop(checkpointer, std::sync::Arc::downgrade(&alive)));
-        Ok(SqliteBackend { writer, readers, _alive: alive })
+        tokio::spawn(checkpoint_loop(
+            checkpointer,
+            std::sync::Arc::downgrade(&alive),
+        ));
+        Ok(SqliteBackend {
+            writer,
+            readers,
+            _alive: alive,
+        })
     }
 }
 
@@ -76,11 +85,16 @@ async fn checkpoint_loop(pool: SqlitePool, alive: std::sync::Weak<()>) {
         if alive.upgrade().is_none() {
             break;
         }
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
             tracing::warn!(error = %e, "WAL checkpoint failed.");
         }
     }
-    let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&pool).await;
+    let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&pool)
+        .await;
     pool.close().await;
 }
 
@@ -119,7 +133,14 @@ impl Backend for SqliteBackend {
         artifact_location: Option<&str>,
         tags: &BTreeMap<String, String>,
     ) -> Result<Experiment> {
-        create_experiment_in(&self.writer, name, artifact_location, tags, crate::store::now_ms()).await
+        create_experiment_in(
+            &self.writer,
+            name,
+            artifact_location,
+            tags,
+            crate::store::now_ms(),
+        )
+        .await
     }
 
     async fn load_prices(&self) -> Result<Vec<ModelPrice>> {

@@ -17,7 +17,10 @@ use super::{Backend, PreparedBatch, WriteOutcome};
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum SubmitError {
     #[error("the write queue is full ({queued} spans waiting); retry after {retry_after_secs}s")]
-    Overloaded { queued: usize, retry_after_secs: u64 },
+    Overloaded {
+        queued: usize,
+        retry_after_secs: u64,
+    },
     #[error("the request has {spans} spans; at most {limit} can be queued at once")]
     TooLarge { spans: usize, limit: usize },
     #[error("the server is shutting down")]
@@ -60,7 +63,10 @@ pub struct WriterHandle {
 
 /// Starts the writer task. It ends when every [`WriterHandle`] is dropped and the queue is
 /// drained, so awaiting the join handle after dropping the handles is a graceful shutdown.
-pub fn spawn(backend: Arc<dyn Backend>, settings: WriterSettings) -> (WriterHandle, JoinHandle<()>) {
+pub fn spawn(
+    backend: Arc<dyn Backend>,
+    settings: WriterSettings,
+) -> (WriterHandle, JoinHandle<()>) {
     // Unbounded in jobs, bounded in spans by the semaphore: a job holds its permits until it is
     // committed, so queued + in-flight spans never exceed `queue_spans`.
     let (tx, rx) = mpsc::unbounded_channel();
@@ -81,12 +87,17 @@ impl WriterHandle {
         // Trace-info-only batches still cost one slot, so they are bounded too.
         let n = batch.spans.len().max(1);
         if n > self.capacity {
-            return Err(SubmitError::TooLarge { spans: n, limit: self.capacity });
+            return Err(SubmitError::TooLarge {
+                spans: n,
+                limit: self.capacity,
+            });
         }
         let permit = match self.budget.clone().try_acquire_many_owned(n as u32) {
             Ok(p) => p,
             Err(tokio::sync::TryAcquireError::NoPermits) => {
-                self.stats.refused_spans.fetch_add(batch.spans.len() as u64, Ordering::Relaxed);
+                self.stats
+                    .refused_spans
+                    .fetch_add(batch.spans.len() as u64, Ordering::Relaxed);
                 return Err(SubmitError::Overloaded {
                     queued: self.capacity - self.budget.available_permits(),
                     retry_after_secs: 1,
@@ -96,7 +107,11 @@ impl WriterHandle {
         };
         let (done, wait) = oneshot::channel();
         self.tx
-            .send(Job { batch, permit, done })
+            .send(Job {
+                batch,
+                permit,
+                done,
+            })
             .map_err(|_| SubmitError::Closed)?;
         wait.await.map_err(|_| SubmitError::Closed)?
     }
@@ -195,7 +210,9 @@ fn split(mut all: PreparedBatch, ends: &[(usize, usize, usize)]) -> Vec<Prepared
 
 fn record(stats: &WriterStats, outcome: WriteOutcome) {
     stats.commits.fetch_add(1, Ordering::Relaxed);
-    stats.committed_spans.fetch_add(outcome.inserted_spans as u64, Ordering::Relaxed);
+    stats
+        .committed_spans
+        .fetch_add(outcome.inserted_spans as u64, Ordering::Relaxed);
 }
 
 fn finish(stats: &WriterStats, r: super::Result<WriteOutcome>) -> Result<(), SubmitError> {
@@ -207,7 +224,10 @@ fn finish(stats: &WriterStats, r: super::Result<WriteOutcome>) -> Result<(), Sub
         Err(err) => {
             stats.failed_batches.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(error = %err, "Batch not committed.");
-            Err(SubmitError::Store { transient: is_transient(&err), message: err.to_string() })
+            Err(SubmitError::Store {
+                transient: is_transient(&err),
+                message: err.to_string(),
+            })
         }
     }
 }
@@ -215,16 +235,21 @@ fn finish(stats: &WriterStats, r: super::Result<WriteOutcome>) -> Result<(), Sub
 /// Errors a client should retry: the database was unreachable or busy, not the data bad.
 fn is_transient(err: &super::Error) -> bool {
     match err {
-        super::Error::Database(e) => matches!(
-            e,
-            sqlx::Error::Io(_)
-                | sqlx::Error::PoolTimedOut
-                | sqlx::Error::PoolClosed
-                | sqlx::Error::WorkerCrashed
-        ) || e.as_database_error().is_some_and(|d| {
-            // SQLite BUSY/LOCKED, PostgreSQL serialization/deadlock/connection classes.
-            matches!(d.code().as_deref(), Some("5" | "6" | "40001" | "40P01" | "57P01" | "08006"))
-        }),
+        super::Error::Database(e) => {
+            matches!(
+                e,
+                sqlx::Error::Io(_)
+                    | sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::WorkerCrashed
+            ) || e.as_database_error().is_some_and(|d| {
+                // SQLite BUSY/LOCKED, PostgreSQL serialization/deadlock/connection classes.
+                matches!(
+                    d.code().as_deref(),
+                    Some("5" | "6" | "40001" | "40P01" | "57P01" | "08006")
+                )
+            })
+        }
         _ => false,
     }
 }
@@ -236,12 +261,25 @@ mod tests {
 
     #[test]
     fn split_undoes_the_group_concatenation() {
-        let info = |n: u8| TraceInfo { trace_id: [n; 16], ..Default::default() };
-        let patch = |n: u8| TracePatch { trace_id: [n; 16], ..Default::default() };
+        let info = |n: u8| TraceInfo {
+            trace_id: [n; 16],
+            ..Default::default()
+        };
+        let patch = |n: u8| TracePatch {
+            trace_id: [n; 16],
+            ..Default::default()
+        };
         let jobs = vec![
-            PreparedBatch { infos: vec![info(1)], patches: vec![patch(1), patch(2)], ..Default::default() },
+            PreparedBatch {
+                infos: vec![info(1)],
+                patches: vec![patch(1), patch(2)],
+                ..Default::default()
+            },
             PreparedBatch::default(),
-            PreparedBatch { infos: vec![info(3)], ..Default::default() },
+            PreparedBatch {
+                infos: vec![info(3)],
+                ..Default::default()
+            },
         ];
         let mut all = PreparedBatch::default();
         let mut ends = Vec::new();
