@@ -1,5 +1,6 @@
 //! Reads for the pages: implements the app's [`Contract`] on top of a [`Backend`], turning
-//! stored rows into wire types.
+//! stored rows into wire types. One file per area (`list`, …); this file holds the
+//! `Contract` impl, whose methods each delegate to one of them.
 
 use std::sync::Arc;
 
