@@ -21,6 +21,6 @@ echo "== Playwright end-to-end (cargo leptos end-to-end)"
 # build first: a failed build fails here.
 cargo leptos build
 rm -rf target/e2e-data
-SIGHTLINE_DATA_DIR=target/e2e-data SIGHTLINE_DEMO=true SIGHTLINE_DEMO_RATE=20 \
+SIGHTLINE_DATA_DIR=target/e2e-data SIGHTLINE_DEMO=true SIGHTLINE_DEMO_RATE=10 \
   SIGHTLINE_OTLP_HTTP_LISTEN=off SIGHTLINE_OTLP_GRPC_LISTEN=off \
   cargo leptos end-to-end

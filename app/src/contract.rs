@@ -4,13 +4,31 @@
 
 use std::sync::Arc;
 
-use crate::types::{TraceListQuery, TraceSummary};
+use crate::filter::Expr;
+use crate::types::{TraceListQuery, TracePage};
 use crate::AppError;
 
 #[async_trait::async_trait]
 pub trait Contract: Send + Sync + 'static {
-    /// Newest traces first.
-    async fn list_traces(&self, query: TraceListQuery) -> Result<Vec<TraceSummary>, AppError>;
+    /// One page of the traces matching `filter` (already parsed from `query.filter`) within
+    /// the query's time range, in its order. `Invalid` for what the filter grammar accepts
+    /// but the server cannot search (yet), or for a bad cursor.
+    async fn search_traces(
+        &self,
+        query: TraceListQuery,
+        filter: Option<Expr>,
+    ) -> Result<TracePage, AppError>;
+
+    /// One trace with every span, without payloads (the waterfall). `trace_id` is 32 hex
+    /// digits, optionally `tr-` prefixed: `Invalid` otherwise, `NotFound` when absent.
+    async fn get_trace_tree(&self, trace_id: String) -> Result<crate::types::TraceTree, AppError>;
+
+    /// One span with its payload (the detail panel). `span_id` is 16 hex digits.
+    async fn get_span(
+        &self,
+        trace_id: String,
+        span_id: String,
+    ) -> Result<crate::types::SpanDetail, AppError>;
 }
 
 /// The backend provided by the server for this request.

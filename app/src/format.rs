@@ -29,6 +29,10 @@ pub fn count(n: i64) -> String {
 pub fn usd(v: f64) -> String {
     if v == 0.0 {
         "$0".into()
+    } else if v.abs() < 0.0001 {
+        // Two significant digits: a $0.000031 embedding call must not read as free.
+        let digits = (-v.abs().log10()).ceil() as usize + 1;
+        format!("${:.*}", digits, v)
     } else if v.abs() < 0.01 {
         format!("${:.4}", v)
     } else {
@@ -114,5 +118,6 @@ mod tests {
         assert_eq!(count(12_345), "12.3k");
         assert_eq!(usd(0.01234), "$0.01");
         assert_eq!(usd(0.001234), "$0.0012");
+        assert_eq!(usd(0.000031), "$0.000031");
     }
 }

@@ -10,6 +10,7 @@ pub mod error;
 pub mod filter;
 pub mod format;
 pub mod pages;
+pub mod span_tree;
 pub mod types;
 
 use leptos::prelude::*;
@@ -60,6 +61,13 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
                     <Route path=path!("") view=pages::traces::TracesPage/>
                     <Route path=path!("/traces") view=pages::traces::TracesPage/>
+                    // Async: the whole tree is needed before the first row anyway, and a missing
+                    // trace can then answer 404 (the status is set before streaming starts).
+                    <Route
+                        path=path!("/traces/:id")
+                        view=pages::trace::TracePage
+                        ssr=leptos_router::SsrMode::Async
+                    />
                 </Routes>
             </main>
         </Router>

@@ -109,7 +109,8 @@ test("the traces page renders on the server and hydrates without errors", async 
 
 test("traces sent by the demo appear with name, model, tokens and cost", async ({ page }) => {
   const errors = watchErrors(page);
-  await openHydrated(page);
+  // Only the demo's service: other specs post traces of their own (trace.spec.ts).
+  await openHydrated(page, `/traces?filter=${encodeURIComponent("service = 'mangaassist-chatbot'")}`);
 
   let rows: Row[] = [];
   await expect
@@ -216,5 +217,163 @@ test("full-page screenshot of the traces page", async ({ page }) => {
   fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
   await page.screenshot({ path: SCREENSHOT, fullPage: true });
   expect(fs.statSync(SCREENSHOT).size).toBeGreaterThan(10_000);
+  expect(errors).toEqual([]);
+});
+
+// ---- Trace search: the filter bar, time range, order and pages live in the URL. ----
+
+const FILTER = "status = 'OK' AND tags.intent = 'recommendation'";
+const FILTERED_SCREENSHOT = path.join(__dirname, "..", "screenshots", "traces-filtered.png");
+
+/** `842 ms`, `1.24 s`, `2.0 min` → ms. */
+function parseDuration(text: string): number {
+  const m = text.match(/^([\d.]+) (ms|s|min)$/);
+  if (!m) return NaN;
+  return Number(m[1]) * ({ ms: 1, s: 1000, min: 60_000 } as Record<string, number>)[m[2]];
+}
+
+/** The `list_traces` calls the page makes, with their form-encoded bodies decoded. */
+function watchListCalls(page: Page): string[] {
+  const bodies: string[] = [];
+  page.on("request", (r) => {
+    if (/\/list_traces/.test(r.url())) {
+      bodies.push(decodeURIComponent((r.postData() ?? "").replace(/\+/g, " ")));
+    }
+  });
+  return bodies;
+}
+
+test("an invalid filter shows its error with a column and is not sent", async ({ page }) => {
+  const errors = watchErrors(page);
+  await openHydrated(page);
+  await waitForRows(page);
+  const calls = watchListCalls(page);
+
+  await page.locator("#filter").fill("status = 'OK' AND");
+  const error = page.locator("#filter-error");
+  await expect(error).toBeVisible();
+  await expect(error).toHaveText(/^at column \d+: .+/);
+  await expect(page.locator("#filter")).toHaveAttribute("aria-invalid", "true");
+
+  await page.locator("#filter").fill("span.nope = 1");
+  await expect(error).toHaveText(/^at column 1: .*span\.nope/);
+
+  // Enter does not apply it either; the URL keeps the last valid view.
+  await page.locator("#filter").press("Enter");
+  await page.waitForTimeout(1_000);
+  expect(new URL(page.url()).searchParams.get("filter")).toBeNull();
+  expect(calls.filter((b) => /nope|status = 'OK' AND/.test(b))).toEqual([]);
+  // The list is still there (the refresh keeps running on the valid view).
+  await expect(page.locator("#trace-table")).toBeVisible();
+
+  // Fixing it clears the error.
+  await page.locator("#filter").fill("status = 'OK'");
+  await expect(error).toHaveCount(0);
+  await expect(page.locator("#filter")).toHaveAttribute("aria-invalid", "false");
+  expect(errors).toEqual([]);
+});
+
+test("a valid filter updates the URL and the rows; reloading reproduces the view", async ({
+  page,
+}) => {
+  const errors = watchErrors(page);
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await openHydrated(page);
+  await waitForRows(page);
+  const calls = watchListCalls(page);
+
+  await page.locator("#filter").fill(FILTER);
+  await page.locator("#filter").press("Enter");
+  await expect
+    .poll(() => new URL(page.url()).searchParams.get("filter"), { timeout: 10_000 })
+    .toBe(FILTER);
+  await expect.poll(() => calls.some((b) => b.includes("tags.intent = 'recommendation'"))).toBe(
+    true,
+  );
+  await expect(page.locator("#filter-error")).toHaveCount(0);
+
+  // Every row now is an OK trace (the intent is checked by server/tests/search.rs).
+  let rows: Row[] = [];
+  await expect
+    .poll(
+      async () => {
+        rows = await readRows(page);
+        return rows.length > 0 && rows.every((r) => r.status === "OK");
+      },
+      { timeout: 15_000, message: "the filtered rows should all be OK" },
+    )
+    .toBe(true);
+
+  // Slowest first: the sort menu goes into the URL too.
+  await page.locator("#sort").selectOption("duration_desc");
+  await expect.poll(() => new URL(page.url()).searchParams.get("sort")).toBe("duration_desc");
+  await page.locator("#range").selectOption("1h");
+  await expect.poll(() => new URL(page.url()).searchParams.get("range")).toBe("1h");
+  await expect
+    .poll(
+      async () => {
+        rows = await readRows(page);
+        const d = rows.map((r) => parseDuration(r.duration));
+        return (
+          rows.length > 1 &&
+          rows.every((r) => r.status === "OK") &&
+          d.every((x, i) => !Number.isNaN(x) && (i === 0 || d[i - 1] >= x))
+        );
+      },
+      { timeout: 15_000, message: "rows should be OK and slowest first" },
+    )
+    .toBe(true);
+  expect(new URL(page.url()).searchParams.get("filter")).toBe(FILTER);
+
+  fs.mkdirSync(path.dirname(FILTERED_SCREENSHOT), { recursive: true });
+  await page.screenshot({ path: FILTERED_SCREENSHOT, fullPage: true });
+
+  // The URL alone reproduces the view: SSR renders it, hydration keeps it.
+  const url = page.url();
+  const response = await page.goto(url);
+  expect(response?.status()).toBe(200);
+  await expect(page.locator("#traces-page")).toHaveAttribute("data-hydrated", "true", {
+    timeout: 20_000,
+  });
+  await expect(page.locator("#filter")).toHaveValue(FILTER);
+  await expect(page.locator("#sort")).toHaveValue("duration_desc");
+  await expect(page.locator("#range")).toHaveValue("1h");
+  const again = await waitForRows(page);
+  expect(again.every((r) => r.status === "OK")).toBe(true);
+  const d = again.map((r) => parseDuration(r.duration));
+  expect(d.every((x, i) => i === 0 || d[i - 1] >= x)).toBe(true);
+  expect(errors).toEqual([]);
+});
+
+test("next page continues the list without repeating a trace", async ({ page }) => {
+  const errors = watchErrors(page);
+  // Oldest first over all time: the first pages do not move while the demo keeps sending.
+  await openHydrated(page, "/traces?sort=start_asc");
+  const first = await waitForRows(page);
+  expect(first.length).toBe(50);
+  const next = page.locator("#next-page");
+  await expect(next).toBeVisible();
+  await next.click();
+  await expect.poll(() => new URL(page.url()).searchParams.get("cursor")).not.toBeNull();
+  expect(new URL(page.url()).searchParams.get("sort")).toBe("start_asc");
+  let second: Row[] = [];
+  await expect
+    .poll(
+      async () => {
+        second = await readRows(page);
+        return second.length > 0 && second[0].id !== first[0].id;
+      },
+      { timeout: 10_000 },
+    )
+    .toBe(true);
+  const seen = new Set(first.map((r) => r.id));
+  expect(second.filter((r) => seen.has(r.id))).toEqual([]);
+  expect(second[0].start >= first[first.length - 1].start).toBe(true);
+  await expect(page.locator("#first-page")).toBeVisible();
+
+  // A later page does not refresh itself (rows would shift under the reader).
+  const calls = watchListCalls(page);
+  await page.waitForTimeout(4_000);
+  expect(calls).toEqual([]);
   expect(errors).toEqual([]);
 });

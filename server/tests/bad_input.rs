@@ -356,11 +356,30 @@ impl sightline::store::Backend for Gate {
     ) -> sightline::store::Result<Vec<sightline::store::TraceRecord>> {
         self.inner.list_traces(q).await
     }
+    async fn search_traces(
+        &self,
+        p: &sightline::store::search::SearchPlan,
+    ) -> sightline::store::Result<Vec<sightline::store::search::FoundTrace>> {
+        self.inner.search_traces(p).await
+    }
     async fn get_trace(
         &self,
         t: &sightline::model::TraceId,
     ) -> sightline::store::Result<Option<sightline::store::StoredTrace>> {
         self.inner.get_trace(t).await
+    }
+    async fn trace_tree(
+        &self,
+        t: &sightline::model::TraceId,
+    ) -> sightline::store::Result<Option<sightline::store::StoredTrace>> {
+        self.inner.trace_tree(t).await
+    }
+    async fn get_span(
+        &self,
+        t: &sightline::model::TraceId,
+        s: &sightline::model::SpanId,
+    ) -> sightline::store::Result<Option<sightline::store::SpanInTrace>> {
+        self.inner.get_span(t, s).await
     }
     async fn get_experiment(
         &self,

@@ -1,3 +1,4 @@
 //! One module per route; route components end in `Page`.
 
+pub mod trace;
 pub mod traces;

@@ -257,7 +257,7 @@ fn payload(attrs: &Attributes, side: Side) -> Option<Value> {
 
 /// Rebuilds `[{role, content}, …]` from flattened keys `<prefix>.<i>.<inner><field>`, which
 /// is how OpenInference and OpenLLMetry send message lists through flat OTel attributes.
-fn indexed_messages(attrs: &Attributes, prefix: &str, inner: &str) -> Option<Value> {
+pub(crate) fn indexed_messages(attrs: &Attributes, prefix: &str, inner: &str) -> Option<Value> {
     let mut by_index: BTreeMap<usize, Map<String, Value>> = BTreeMap::new();
     for (key, value) in attrs {
         let Some(rest) = key.strip_prefix(prefix).and_then(|r| r.strip_prefix('.')) else {

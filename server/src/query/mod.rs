@@ -2,13 +2,18 @@
 //! stored rows into wire types. One file per area (`list`, …); this file holds the
 //! `Contract` impl, whose methods each delegate to one of them.
 
+mod detail;
+pub mod plan;
+mod search;
+
 use std::sync::Arc;
 
 use app::contract::Contract;
-use app::types::{TraceListQuery, TraceSummary};
+use app::filter::Expr;
+use app::types::{TraceListQuery, TracePage, TraceSummary};
 use app::AppError;
 
-use crate::store::{self, Backend, TraceQuery, TraceRecord};
+use crate::store::{self, Backend, TraceRecord};
 
 pub struct Query {
     backend: Arc<dyn Backend>,
@@ -58,22 +63,23 @@ pub fn summary(r: TraceRecord) -> TraceSummary {
 
 #[async_trait::async_trait]
 impl Contract for Query {
-    async fn list_traces(&self, q: TraceListQuery) -> Result<Vec<TraceSummary>, AppError> {
-        let experiment_id = match q.experiment_id {
-            Some(e) => Some(e.parse::<i64>().map_err(|_| AppError::Invalid {
-                field: "experiment_id".into(),
-                message: format!("{e:?} is not an integer"),
-            })?),
-            None => None,
-        };
-        let rows = self
-            .backend
-            .list_traces(&TraceQuery {
-                experiment_id,
-                limit: q.limit,
-            })
-            .await
-            .map_err(app_error)?;
-        Ok(rows.into_iter().map(summary).collect())
+    async fn search_traces(
+        &self,
+        query: TraceListQuery,
+        filter: Option<Expr>,
+    ) -> Result<TracePage, AppError> {
+        search::search_traces(&self.backend, query, filter).await
+    }
+
+    async fn get_trace_tree(&self, trace_id: String) -> Result<app::types::TraceTree, AppError> {
+        detail::trace_tree(&self.backend, trace_id).await
+    }
+
+    async fn get_span(
+        &self,
+        trace_id: String,
+        span_id: String,
+    ) -> Result<app::types::SpanDetail, AppError> {
+        detail::span_detail(&self.backend, trace_id, span_id).await
     }
 }

@@ -6,6 +6,8 @@ pub mod merge;
 pub mod payload;
 pub(crate) mod portable;
 pub mod postgres;
+pub mod search;
+pub(crate) mod search_sql;
 pub mod sqlite;
 pub mod writer;
 
@@ -154,6 +156,13 @@ pub struct StoredSpan {
     pub payload: SpanPayload,
 }
 
+/// A span read on its own: its offsets are measured from `trace_start_ns`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpanInTrace {
+    pub span: StoredSpan,
+    pub trace_start_ns: i64,
+}
+
 /// Which traces to list.
 #[derive(Debug, Clone, Default)]
 pub struct TraceQuery {
@@ -178,7 +187,14 @@ pub trait Backend: Send + Sync + 'static {
     async fn write_batch(&self, batch: &PreparedBatch) -> Result<WriteOutcome>;
 
     async fn list_traces(&self, query: &TraceQuery) -> Result<Vec<TraceRecord>>;
+    /// The traces a [`search::SearchPlan`] selects, in its order, at most `plan.fetch`.
+    async fn search_traces(&self, plan: &search::SearchPlan) -> Result<Vec<search::FoundTrace>>;
     async fn get_trace(&self, trace_id: &TraceId) -> Result<Option<StoredTrace>>;
+    /// The trace row, its tags and every span ordered by start, with **empty payloads**: the
+    /// payload column is not read, so a 10,000-span trace costs no decompression.
+    async fn trace_tree(&self, trace_id: &TraceId) -> Result<Option<StoredTrace>>;
+    /// One span with its payload, and its trace's start.
+    async fn get_span(&self, trace_id: &TraceId, span_id: &SpanId) -> Result<Option<SpanInTrace>>;
 
     async fn get_experiment(&self, id: i64) -> Result<Option<Experiment>>;
     async fn get_experiment_by_name(&self, name: &str) -> Result<Option<Experiment>>;

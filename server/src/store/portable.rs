@@ -222,7 +222,11 @@ macro_rules! portable_sql {
             let parent: Option<Vec<u8>> = row.try_get("parent_span_id")?;
             let kind: String = row.try_get("kind")?;
             let status: i16 = row.try_get("status")?;
-            let payload: Vec<u8> = row.try_get("payload")?;
+            // The waterfall reads spans without their payload column (`trace_tree_in`).
+            let payload: Vec<u8> = match row.try_get("payload") {
+                Err(sqlx::Error::ColumnNotFound(_)) => Vec::new(),
+                other => other?,
+            };
             Ok(StoredSpan {
                 trace_id: trace_id_from(&trace_id)?,
                 span_id: span_id_from(&span_id, "span id")?,
@@ -413,6 +417,60 @@ macro_rules! portable_sql {
             let traces: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM traces").fetch_one(pool).await?;
             let spans: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM spans").fetch_one(pool).await?;
             Ok(crate::store::StoreStats { traces, spans })
+        }
+
+        /// Every span column but `payload`: the waterfall skips decompressing payloads and,
+        /// for large ones, reading their overflow (SQLite) or TOAST (PostgreSQL) pages.
+        const SPAN_HEADER_COLUMNS: &str = "trace_id, span_id, parent_span_id, name, kind, start_ns, \
+             end_ns, status, status_message, model, provider, input_tokens, output_tokens, \
+             cached_tokens, cost_input, cost_output";
+
+        pub(crate) async fn trace_tree_in(
+            pool: &sqlx::Pool<$db>,
+            trace_id: &TraceId,
+        ) -> Result<Option<crate::store::StoredTrace>> {
+            let mut qb: QueryBuilder<'_, $db> =
+                QueryBuilder::new(format!("SELECT id, {TRACE_COLUMNS} FROM traces WHERE trace_id = "));
+            qb.push_bind(&trace_id[..]);
+            let Some(row) = qb.build().fetch_optional(pool).await? else {
+                return Ok(None);
+            };
+            let record = trace_from_row(&row)?;
+            let mut qb: QueryBuilder<'_, $db> =
+                QueryBuilder::new("SELECT key, value FROM trace_tags WHERE trace_row = ");
+            qb.push_bind(row.try_get::<i64, _>("id")?);
+            let mut tags = BTreeMap::new();
+            for row in qb.build().fetch_all(pool).await? {
+                tags.insert(row.try_get::<String, _>(0)?, row.try_get::<String, _>(1)?);
+            }
+            let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(format!(
+                "SELECT {SPAN_HEADER_COLUMNS} FROM spans WHERE trace_id = "
+            ));
+            qb.push_bind(&trace_id[..]);
+            qb.push(" ORDER BY start_ns, span_id");
+            let spans = qb.build().fetch_all(pool).await?.iter().map(span_from_row).collect::<Result<Vec<_>>>()?;
+            Ok(Some(crate::store::StoredTrace { record, tags, spans }))
+        }
+
+        pub(crate) async fn get_span_in(
+            pool: &sqlx::Pool<$db>,
+            trace_id: &TraceId,
+            span_id: &SpanId,
+        ) -> Result<Option<crate::store::SpanInTrace>> {
+            let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(format!(
+                "SELECT {SPAN_COLUMNS}, (SELECT t.start_ns FROM traces t WHERE t.trace_id = spans.trace_id) \
+                 AS trace_start_ns FROM spans WHERE trace_id = "
+            ));
+            qb.push_bind(&trace_id[..]).push(" AND span_id = ").push_bind(&span_id[..]);
+            let Some(row) = qb.build().fetch_optional(pool).await? else {
+                return Ok(None);
+            };
+            let span = span_from_row(&row)?;
+            let trace_start_ns = row
+                .try_get::<Option<i64>, _>("trace_start_ns")?
+                .filter(|t| *t != i64::MAX)
+                .unwrap_or(span.start_ns);
+            Ok(Some(crate::store::SpanInTrace { span, trace_start_ns }))
         }
     };
 }

@@ -13,6 +13,7 @@ use crate::store::{Backend, StoreStats, StoredTrace, TraceQuery};
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
 crate::store::portable::portable_sql!(Postgres);
+crate::store::search_sql::search_sql!(sqlx::Postgres, crate::store::search_sql::Dialect::Postgres);
 
 pub struct PgBackend {
     pool: PgPool,
@@ -51,8 +52,27 @@ impl Backend for PgBackend {
         list_traces_in(&self.pool, query).await
     }
 
+    async fn search_traces(
+        &self,
+        plan: &crate::store::search::SearchPlan,
+    ) -> Result<Vec<crate::store::search::FoundTrace>> {
+        search_sql::search_traces_in(&self.pool, plan).await
+    }
+
     async fn get_trace(&self, trace_id: &TraceId) -> Result<Option<StoredTrace>> {
         get_trace_in(&self.pool, trace_id).await
+    }
+
+    async fn trace_tree(&self, trace_id: &TraceId) -> Result<Option<StoredTrace>> {
+        trace_tree_in(&self.pool, trace_id).await
+    }
+
+    async fn get_span(
+        &self,
+        trace_id: &TraceId,
+        span_id: &SpanId,
+    ) -> Result<Option<crate::store::SpanInTrace>> {
+        get_span_in(&self.pool, trace_id, span_id).await
     }
 
     async fn get_experiment(&self, id: i64) -> Result<Option<Experiment>> {

@@ -15,6 +15,7 @@ use crate::store::{Backend, StoreStats, StoredTrace, TraceQuery};
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 
 crate::store::portable::portable_sql!(Sqlite);
+crate::store::search_sql::search_sql!(sqlx::Sqlite, crate::store::search_sql::Dialect::Sqlite);
 
 pub struct SqliteBackend {
     writer: SqlitePool,
@@ -36,6 +37,12 @@ impl SqliteBackend {
             // Big batches: keep their pages in memory (64 MiB per connection, negative = KiB).
             .pragma("cache_size", "-65536")
             .pragma("temp_store", "memory")
+            // LIKE is case-sensitive in PostgreSQL and in the filter grammar; SQLite's is not
+            // unless told. No index or constraint in our schema uses LIKE, which is what makes
+            // changing its meaning safe (SQLite's PRAGMA docs).
+            .pragma("case_sensitive_like", "ON")
+            // `REGEXP` for the filter's RLIKE, backed by the `regex` crate (linear time).
+            .with_regexp()
             // Automatic checkpoints ran inside nearly every commit of the single writer
             // (~1,000-page threshold); a separate connection checkpoints on a timer instead,
             // so the writer only appends to the WAL. Hot pages are then copied once per
@@ -115,8 +122,27 @@ impl Backend for SqliteBackend {
         list_traces_in(&self.readers, query).await
     }
 
+    async fn search_traces(
+        &self,
+        plan: &crate::store::search::SearchPlan,
+    ) -> Result<Vec<crate::store::search::FoundTrace>> {
+        search_sql::search_traces_in(&self.readers, plan).await
+    }
+
     async fn get_trace(&self, trace_id: &TraceId) -> Result<Option<StoredTrace>> {
         get_trace_in(&self.readers, trace_id).await
+    }
+
+    async fn trace_tree(&self, trace_id: &TraceId) -> Result<Option<StoredTrace>> {
+        trace_tree_in(&self.readers, trace_id).await
+    }
+
+    async fn get_span(
+        &self,
+        trace_id: &TraceId,
+        span_id: &SpanId,
+    ) -> Result<Option<crate::store::SpanInTrace>> {
+        get_span_in(&self.readers, trace_id, span_id).await
     }
 
     async fn get_experiment(&self, id: i64) -> Result<Option<Experiment>> {

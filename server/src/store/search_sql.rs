@@ -1,0 +1,409 @@
+//! Renders a [`SearchPlan`](super::search::SearchPlan) as SQL for one backend. The
+//! [`search_sql!`] macro expands a `search_sql` module inside `sqlite.rs` and `postgres.rs`
+//! (as `portable_sql!` does for the shared statements); the few places where the dialects
+//! differ are the [`Dialect`] fragments below. It decides nothing: meaning belongs to
+//! `query::plan`. Every fragment pushed is a `&'static str` from this file; every user value
+//! goes through `push_bind`.
+//!
+//! Shapes (SQLite spelling; PostgreSQL differs only where [`Dialect`] says):
+//!
+//! ```sql
+//! SELECT traces.id AS row_id, traces.start_ns AS sort_key, <TRACE_COLUMNS> FROM traces
+//! WHERE 1 = 1 [AND traces.experiment_id = ?]
+//!   [AND traces.start_ns >= ?] [AND traces.start_ns < ?]   -- from_ms / to_ms
+//!   [AND (traces.start_ns, traces.id) < (?, ?)]            -- keyset: the last row shown
+//!   [AND (<filter>)]
+//! ORDER BY traces.start_ns DESC, traces.id DESC LIMIT ?    -- page size + 1
+//!
+//! -- filter leaves
+//! traces.status = ?                                         -- a trace column
+//! EXISTS (SELECT 1 FROM trace_tags AS tt
+//!         WHERE tt.trace_row = traces.id AND tt.key = ? AND tt.value = ?)
+//! EXISTS (SELECT 1 FROM json_each(traces.metadata) AS m WHERE m.key = ? AND m.value = ?)
+//! EXISTS (SELECT 1 FROM json_each(traces.models) AS m WHERE m.value = ?)
+//! EXISTS (SELECT 1 FROM spans AS s WHERE s.trace_id = traces.trace_id AND s.kind = ?)
+//! (traces.request_preview LIKE ? ESCAPE '\' OR traces.response_preview LIKE ? ESCAPE '\')
+//! NOT COALESCE((<cond>), FALSE)                              -- NOT: unknown counts as false
+//! ```
+
+use super::search::{CmpOp, SortKey, SpanCol, TraceCol};
+
+/// What differs between the two SQL dialects for a search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    pub fn trace_col(self, col: TraceCol) -> &'static str {
+        match col {
+            TraceCol::TraceId => "traces.trace_id",
+            TraceCol::TraceIdHex => match self {
+                Dialect::Sqlite => "lower(hex(traces.trace_id))",
+                Dialect::Postgres => "encode(traces.trace_id, 'hex')",
+            },
+            TraceCol::ClientRequestId => "traces.client_request_id",
+            TraceCol::Name => "traces.name",
+            TraceCol::Status => "traces.status",
+            TraceCol::StartNs => "traces.start_ns",
+            TraceCol::EndNs => "traces.end_ns",
+            TraceCol::DurationNs => "traces.duration_ns",
+            TraceCol::SessionId => "traces.session_id",
+            TraceCol::UserId => "traces.user_id",
+            TraceCol::TotalTokens => "(traces.input_tokens + traces.output_tokens)",
+            TraceCol::InputTokens => "traces.input_tokens",
+            TraceCol::OutputTokens => "traces.output_tokens",
+            TraceCol::Cost => "traces.cost",
+            TraceCol::SpanCount => "traces.span_count",
+            TraceCol::ErrorCount => "traces.error_count",
+            TraceCol::ExperimentId => "traces.experiment_id",
+            TraceCol::ExperimentIdText => "CAST(traces.experiment_id AS TEXT)",
+            TraceCol::ServiceName => "traces.service_name",
+        }
+    }
+
+    pub fn span_col(self, col: SpanCol) -> &'static str {
+        match col {
+            SpanCol::Name => "s.name",
+            SpanCol::Kind => "s.kind",
+            SpanCol::Status => "s.status",
+            SpanCol::Model => "s.model",
+            SpanCol::DurationNs => "(s.end_ns - s.start_ns)",
+        }
+    }
+
+    pub fn sort_key(self, key: SortKey) -> &'static str {
+        match key {
+            SortKey::Start => "traces.start_ns",
+            SortKey::Duration => "traces.duration_ns",
+        }
+    }
+
+    /// The trace's models (a JSON array in a TEXT column) as rows of [`Self::model_value`].
+    pub fn models_each(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "json_each(traces.models) AS m",
+            Dialect::Postgres => "jsonb_array_elements_text(traces.models::jsonb) AS m(v)",
+        }
+    }
+
+    pub fn model_value(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "m.value",
+            Dialect::Postgres => "m.v",
+        }
+    }
+
+    /// The trace's request metadata (a JSON object of strings in a TEXT column) as rows of
+    /// [`Self::metadata_key`], [`Self::metadata_value`]. Keys are compared as bound values,
+    /// never spliced into a JSON path, so any key (dots, quotes) is safe.
+    pub fn metadata_each(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "json_each(traces.metadata) AS m",
+            Dialect::Postgres => "jsonb_each_text(traces.metadata::jsonb) AS m(k, v)",
+        }
+    }
+
+    pub fn metadata_key(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "m.key",
+            Dialect::Postgres => "m.k",
+        }
+    }
+
+    pub fn metadata_value(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "m.value",
+            Dialect::Postgres => "m.v",
+        }
+    }
+
+    /// `(before, between, after)` around the column and the bound pattern of an ILIKE.
+    /// SQLite has no ILIKE (and its LIKE is made case-sensitive by `PRAGMA
+    /// case_sensitive_like`), so both sides are lower-cased; `lower` there folds ASCII only.
+    pub fn ilike(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Dialect::Sqlite => ("lower(", ") LIKE lower(", ") ESCAPE '\\'"),
+            Dialect::Postgres => ("", " ILIKE ", " ESCAPE '\\'"),
+        }
+    }
+
+    /// SQLite's `REGEXP` is the `regexp()` function sqlx registers (Rust `regex` syntax);
+    /// PostgreSQL's `~` is its own POSIX ARE engine.
+    pub fn regex_op(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => " REGEXP ",
+            Dialect::Postgres => " ~ ",
+        }
+    }
+}
+
+impl CmpOp {
+    pub fn sql(self) -> &'static str {
+        match self {
+            CmpOp::Eq => " = ",
+            CmpOp::Ne => " <> ",
+            CmpOp::Lt => " < ",
+            CmpOp::Le => " <= ",
+            CmpOp::Gt => " > ",
+            CmpOp::Ge => " >= ",
+        }
+    }
+}
+
+/// Expands `mod search_sql { search_traces_in(pool, plan) }` for one sqlx database type and
+/// [`Dialect`]. Uses the enclosing module's `trace_from_row` (from `portable_sql!`).
+macro_rules! search_sql {
+    ($db:ty, $dialect:expr) => {
+        /// Trace search, rendered from a [`SearchPlan`](crate::store::search::SearchPlan).
+        pub(crate) mod search_sql {
+            use sqlx::{QueryBuilder, Row};
+
+            use super::trace_from_row;
+            use crate::store::portable::TRACE_COLUMNS;
+            use crate::store::search::{Bind, Cond, FoundTrace, Pred, SearchPlan, Test};
+            use crate::store::search_sql::Dialect;
+            use crate::store::Result;
+
+            const DIALECT: Dialect = $dialect;
+
+            type Qb<'a> = QueryBuilder<'a, $db>;
+
+            pub(crate) async fn search_traces_in(
+                pool: &sqlx::Pool<$db>,
+                plan: &SearchPlan,
+            ) -> Result<Vec<FoundTrace>> {
+                let key = DIALECT.sort_key(plan.order.key());
+                let mut qb: Qb<'_> = QueryBuilder::new(format!(
+                    "SELECT traces.id AS row_id, {key} AS sort_key, {TRACE_COLUMNS} \
+                     FROM traces WHERE 1 = 1"
+                ));
+                if let Some(e) = plan.experiment_id {
+                    qb.push(" AND traces.experiment_id = ").push_bind(e);
+                }
+                if let Some(from) = plan.start_from_ns {
+                    qb.push(" AND traces.start_ns >= ").push_bind(from);
+                }
+                if let Some(to) = plan.start_to_ns {
+                    qb.push(" AND traces.start_ns < ").push_bind(to);
+                }
+                let (dir, cmp) = if plan.order.descending() {
+                    (" DESC", " < ")
+                } else {
+                    (" ASC", " > ")
+                };
+                if let Some(after) = plan.after {
+                    // A row value compares lexicographically, which is the keyset order; both
+                    // databases walk the (key, id) index from that point.
+                    qb.push(" AND (")
+                        .push(key)
+                        .push(", traces.id)")
+                        .push(cmp)
+                        .push("(");
+                    qb.push_bind(after.key)
+                        .push(", ")
+                        .push_bind(after.row_id)
+                        .push(")");
+                }
+                if let Some(filter) = &plan.filter {
+                    qb.push(" AND ");
+                    push_cond(&mut qb, filter);
+                }
+                qb.push(" ORDER BY ")
+                    .push(key)
+                    .push(dir)
+                    .push(", traces.id")
+                    .push(dir);
+                qb.push(" LIMIT ").push_bind(i64::from(plan.fetch.max(1)));
+                let rows = qb.build().fetch_all(pool).await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(FoundTrace {
+                            row_id: row.try_get("row_id")?,
+                            sort_key: row.try_get("sort_key")?,
+                            record: trace_from_row(row)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            fn push_cond<'a>(qb: &mut Qb<'a>, cond: &'a Cond) {
+                match cond {
+                    Cond::And(items) => push_joined(qb, items, " AND ", "1 = 1"),
+                    Cond::Or(items) => push_joined(qb, items, " OR ", "1 = 0"),
+                    Cond::Not(inner) => {
+                        qb.push("NOT COALESCE((");
+                        push_cond(qb, inner);
+                        qb.push("), FALSE)");
+                    }
+                    Cond::Pred(p) => push_pred(qb, p),
+                }
+            }
+
+            fn push_joined<'a>(
+                qb: &mut Qb<'a>,
+                items: &'a [Cond],
+                sep: &'static str,
+                empty: &'static str,
+            ) {
+                qb.push("(");
+                if items.is_empty() {
+                    qb.push(empty);
+                }
+                for (i, c) in items.iter().enumerate() {
+                    if i > 0 {
+                        qb.push(sep);
+                    }
+                    push_cond(qb, c);
+                }
+                qb.push(")");
+            }
+
+            fn push_pred<'a>(qb: &mut Qb<'a>, pred: &'a Pred) {
+                match pred {
+                    Pred::Trace { col, test } => push_test(qb, DIALECT.trace_col(*col), test),
+                    Pred::Preview(test) => {
+                        qb.push("(");
+                        push_test(qb, "traces.request_preview", test);
+                        qb.push(" OR ");
+                        push_test(qb, "traces.response_preview", test);
+                        qb.push(")");
+                    }
+                    Pred::Model(test) => {
+                        let each = DIALECT.models_each();
+                        match test {
+                            Test::IsNull => {
+                                qb.push("NOT EXISTS (SELECT 1 FROM ").push(each).push(")");
+                            }
+                            Test::IsNotNull => {
+                                qb.push("EXISTS (SELECT 1 FROM ").push(each).push(")");
+                            }
+                            t => {
+                                qb.push("EXISTS (SELECT 1 FROM ").push(each).push(" WHERE ");
+                                push_test(qb, DIALECT.model_value(), t);
+                                qb.push(")");
+                            }
+                        }
+                    }
+                    Pred::Tag { key, test } => push_keyed(
+                        qb,
+                        ("trace_tags AS tt", "tt.trace_row = traces.id AND "),
+                        ("tt.key", "tt.value"),
+                        key,
+                        test,
+                    ),
+                    Pred::Metadata { key, test } => push_keyed(
+                        qb,
+                        (DIALECT.metadata_each(), ""),
+                        (DIALECT.metadata_key(), DIALECT.metadata_value()),
+                        key,
+                        test,
+                    ),
+                    Pred::Span { col, test } => {
+                        qb.push(
+                            "EXISTS (SELECT 1 FROM spans AS s \
+                             WHERE s.trace_id = traces.trace_id AND ",
+                        );
+                        push_test(qb, DIALECT.span_col(*col), test);
+                        qb.push(")");
+                    }
+                }
+            }
+
+            /// `[NOT] EXISTS (SELECT 1 FROM <from> WHERE <link><key> = ? [AND <value test>])`:
+            /// `IsNull` is "no entry with this key", `IsNotNull` "some entry".
+            fn push_keyed<'a>(
+                qb: &mut Qb<'a>,
+                (from, link): (&'static str, &'static str),
+                (key_col, value_col): (&'static str, &'static str),
+                key: &'a str,
+                test: &'a Test,
+            ) {
+                let exists = !matches!(test, Test::IsNull);
+                qb.push(if exists { "EXISTS" } else { "NOT EXISTS" });
+                qb.push(" (SELECT 1 FROM ")
+                    .push(from)
+                    .push(" WHERE ")
+                    .push(link);
+                qb.push(key_col).push(" = ").push_bind(key);
+                if !matches!(test, Test::IsNull | Test::IsNotNull) {
+                    qb.push(" AND ");
+                    push_test(qb, value_col, test);
+                }
+                qb.push(")");
+            }
+
+            fn push_test<'a>(qb: &mut Qb<'a>, lhs: &'static str, test: &'a Test) {
+                match test {
+                    Test::Cmp(op, v) => {
+                        qb.push(lhs).push(op.sql());
+                        push_value(qb, v);
+                    }
+                    Test::Like(p) => {
+                        qb.push(lhs)
+                            .push(" LIKE ")
+                            .push_bind(p.as_str())
+                            .push(" ESCAPE '\\'");
+                    }
+                    Test::ILike(p) => {
+                        let (before, between, after) = DIALECT.ilike();
+                        qb.push(before).push(lhs).push(between);
+                        qb.push_bind(p.as_str()).push(after);
+                    }
+                    Test::Regex(p) => {
+                        qb.push(lhs).push(DIALECT.regex_op()).push_bind(p.as_str());
+                    }
+                    Test::In(vs) | Test::NotIn(vs) => {
+                        qb.push(lhs);
+                        qb.push(if matches!(test, Test::In(_)) {
+                            " IN ("
+                        } else {
+                            " NOT IN ("
+                        });
+                        for (i, v) in vs.iter().enumerate() {
+                            if i > 0 {
+                                qb.push(", ");
+                            }
+                            push_value(qb, v);
+                        }
+                        qb.push(")");
+                    }
+                    Test::InRange(lo, hi) => {
+                        qb.push("(").push(lhs).push(" >= ").push_bind(*lo);
+                        qb.push(" AND ")
+                            .push(lhs)
+                            .push(" < ")
+                            .push_bind(*hi)
+                            .push(")");
+                    }
+                    Test::OutOfRange(lo, hi) => {
+                        qb.push("(").push(lhs).push(" < ").push_bind(*lo);
+                        qb.push(" OR ")
+                            .push(lhs)
+                            .push(" >= ")
+                            .push_bind(*hi)
+                            .push(")");
+                    }
+                    Test::IsNull => {
+                        qb.push(lhs).push(" IS NULL");
+                    }
+                    Test::IsNotNull => {
+                        qb.push(lhs).push(" IS NOT NULL");
+                    }
+                }
+            }
+
+            fn push_value<'a>(qb: &mut Qb<'a>, v: &'a Bind) {
+                match v {
+                    Bind::Text(s) => qb.push_bind(s.as_str()),
+                    Bind::Int(i) => qb.push_bind(*i),
+                    Bind::Float(f) => qb.push_bind(*f),
+                    Bind::Bytes(b) => qb.push_bind(b.as_slice()),
+                };
+            }
+        }
+    };
+}
+
+pub(crate) use search_sql;
