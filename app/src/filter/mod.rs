@@ -894,4 +894,18 @@ mod tests {
             "fuzzing should also exercise valid inputs ({parsed})"
         );
     }
+
+    #[test]
+    fn readme_examples_parse() {
+        for f in [
+            "status = 'ERROR' AND duration > 1.5s",
+            "tags.intent = 'recommendation' AND NOT tags.cache_hit = 'true'",
+            "span.type = 'RERANKER' AND span.duration > 100",
+            "model IN ('claude-sonnet', 'gpt-4o') OR cost > 0.01",
+            "metadata.`mlflow.trace.session` = 'sess-42'",
+            "text ILIKE '%one piece%'",
+        ] {
+            assert!(matches!(parse(f), Ok(Some(_))), "{f}: {:?}", parse(f));
+        }
+    }
 }
