@@ -29,6 +29,20 @@ pub trait Contract: Send + Sync + 'static {
         trace_id: String,
         span_id: String,
     ) -> Result<crate::types::SpanDetail, AppError>;
+
+    /// One page of sessions, newest activity first, after `cursor` (a
+    /// [`crate::types::SessionPage::next_cursor`]); `Invalid` for a cursor that is not one.
+    async fn list_sessions(
+        &self,
+        cursor: Option<String>,
+        limit: u32,
+    ) -> Result<crate::types::SessionPage, AppError>;
+
+    /// One session's totals and its traces in start order; `NotFound` when it has none.
+    async fn get_session(
+        &self,
+        session_id: String,
+    ) -> Result<crate::types::SessionDetail, AppError>;
 }
 
 /// The backend provided by the server for this request.

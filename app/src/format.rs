@@ -55,8 +55,53 @@ pub fn preview_text(preview: &str) -> String {
             .iter()
             .find_map(|k| m.get(*k).and_then(|v| v.as_str()).map(str::to_string))
             .unwrap_or_else(|| preview.to_string()),
-        _ => preview.to_string(),
+        Ok(_) => preview.to_string(),
+        // Previews are cut at 1,000 characters, which breaks long JSON: still show the text
+        // of a leading `{"<key>": "…` field.
+        Err(_) => KEYS
+            .iter()
+            .find_map(|k| cut_string_field(preview, k))
+            .unwrap_or_else(|| preview.to_string()),
     }
+}
+
+/// The decoded value of a string field that opens a cut-off JSON object, with `…` when the
+/// string itself was cut.
+fn cut_string_field(preview: &str, key: &str) -> Option<String> {
+    let rest = preview.trim_start().strip_prefix('{')?.trim_start();
+    let rest = rest
+        .strip_prefix('"')?
+        .strip_prefix(key)?
+        .strip_prefix('"')?;
+    let rest = rest
+        .trim_start()
+        .strip_prefix(':')?
+        .trim_start()
+        .strip_prefix('"')?;
+    let mut out = String::with_capacity(rest.len());
+    let mut chars = rest.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => return Some(out),
+            '\\' => match chars.next() {
+                Some('n') => out.push('\n'),
+                Some('t') => out.push('\t'),
+                Some('r') => out.push('\r'),
+                Some('u') => {
+                    let hex: String = chars.by_ref().take(4).collect();
+                    match u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+                        Some(ch) => out.push(ch),
+                        None => out.push('\u{fffd}'),
+                    }
+                }
+                Some(other) => out.push(other),
+                None => break,
+            },
+            c => out.push(c),
+        }
+    }
+    out.push('…');
+    Some(out)
 }
 
 /// UTC `YYYY-MM-DD HH:MM:SS.mmm` from epoch milliseconds, without a date library (it must
@@ -109,6 +154,12 @@ mod tests {
         assert_eq!(preview_text(r#""plain""#), "plain");
         assert_eq!(preview_text("not json"), "not json");
         assert_eq!(preview_text(r#"{"a":1}"#), r#"{"a":1}"#);
+        // Cut off by the 1,000-character preview limit.
+        assert_eq!(
+            preview_text(r#"{"response": "Order \"A\"\nshipped and"#),
+            "Order \"A\"\nshipped and…"
+        );
+        assert_eq!(preview_text(r#"{"other":"x"#), r#"{"other":"x"#);
     }
 
     #[test]

@@ -55,6 +55,7 @@ pub fn App() -> impl IntoView {
                 <A href="/traces" attr:class="brand">"Sightline"</A>
                 <nav>
                     <A href="/traces">"Traces"</A>
+                    <A href="/sessions">"Sessions"</A>
                 </nav>
             </header>
             <main>
@@ -66,6 +67,13 @@ pub fn App() -> impl IntoView {
                     <Route
                         path=path!("/traces/:id")
                         view=pages::trace::TracePage
+                        ssr=leptos_router::SsrMode::Async
+                    />
+                    <Route path=path!("/sessions") view=pages::sessions::SessionsPage/>
+                    // Async for the same reason as the trace page: a missing session answers 404.
+                    <Route
+                        path=path!("/sessions/:id")
+                        view=pages::session::SessionPage
                         ssr=leptos_router::SsrMode::Async
                     />
                 </Routes>

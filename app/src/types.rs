@@ -124,6 +124,47 @@ pub struct TracePage {
     pub next_cursor: Option<String>,
 }
 
+/// One row of the sessions list: a conversation rolled up from its traces.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionSummary {
+    pub session_id: String,
+    pub user_id: Option<String>,
+    pub trace_count: i64,
+    /// Earliest trace start (epoch ms).
+    pub first_ms: i64,
+    /// Latest trace end (epoch ms).
+    pub last_ms: i64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    /// `None` when no trace has a price.
+    pub cost: Option<f64>,
+    /// Traces whose status is `ERROR`.
+    pub error_count: i64,
+}
+
+/// One page of the sessions list, newest activity first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct SessionPage {
+    pub sessions: Vec<SessionSummary>,
+    /// Opaque; pass it back to get the next page. `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A session as a conversation: its totals and its traces in start order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionDetail {
+    pub summary: SessionSummary,
+    pub turns: Vec<SessionTurn>,
+}
+
+/// One message of a session: the trace (its request preview is the user's text) and what
+/// the assistant answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionTurn {
+    pub trace: TraceSummary,
+    pub response_preview: Option<String>,
+}
+
 /// A whole trace for the waterfall: the list row, its tags and every span without payload,
 /// ordered by start time. Payloads (attributes, events, inputs) come one span at a time as
 /// [`SpanDetail`], so a 10,000-span trace stays a few megabytes.

@@ -10,7 +10,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{get, patch, post, put};
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -20,7 +20,7 @@ use tower_http::trace::TraceLayer;
 use crate::config::{optional_addr, ServeConfig};
 use crate::error::MlflowError;
 use crate::normalize::PriceTable;
-use crate::receive::{mlflow, otlp_grpc, otlp_http, ApiKeys, Ingest, Limits};
+use crate::receive::{mlflow, mlflow_read, otlp_grpc, otlp_http, ApiKeys, Ingest, Limits};
 use crate::store::{self, writer, Backend};
 
 /// Shared by every route.
@@ -78,6 +78,38 @@ fn mlflow_router(state: &AppState) -> Router {
         )
         .route("/3.0/mlflow/server-info", get(mlflow::server_info))
         .route("/3.0/mlflow/traces", post(mlflow::start_trace_v3))
+        // Read and manage (receive/mlflow_read.rs). The static `search`, `get`, `batchGet`
+        // and `batchGetInfos` segments take precedence over `{id}`.
+        .route(
+            "/3.0/mlflow/traces/search",
+            post(mlflow_read::search_traces),
+        )
+        .route("/3.0/mlflow/traces/get", get(mlflow_read::get_trace))
+        .route(
+            "/3.0/mlflow/traces/batchGet",
+            get(mlflow_read::batch_get_traces),
+        )
+        .route(
+            "/3.0/mlflow/traces/batchGetInfos",
+            post(mlflow_read::batch_get_trace_infos),
+        )
+        .route("/3.0/mlflow/traces/{id}", get(mlflow_read::get_trace_info))
+        .route(
+            "/2.0/mlflow/traces/{id}/tags",
+            patch(mlflow_read::set_trace_tag).delete(mlflow_read::delete_trace_tag),
+        )
+        .route(
+            "/3.0/mlflow/traces/{id}/tags",
+            patch(mlflow_read::set_trace_tag).delete(mlflow_read::delete_trace_tag),
+        )
+        .route(
+            "/2.0/mlflow/traces/delete-traces",
+            post(mlflow_read::delete_traces),
+        )
+        .route(
+            "/3.0/mlflow/traces/delete-traces",
+            post(mlflow_read::delete_traces),
+        )
         .route(
             "/2.0/mlflow-artifacts/artifacts/{*path}",
             put(mlflow::put_artifact),

@@ -381,6 +381,18 @@ impl sightline::store::Backend for Gate {
     ) -> sightline::store::Result<Option<sightline::store::SpanInTrace>> {
         self.inner.get_span(t, s).await
     }
+    async fn list_sessions(
+        &self,
+        q: &sightline::store::sessions::SessionQuery,
+    ) -> sightline::store::Result<Vec<sightline::store::sessions::SessionRecord>> {
+        self.inner.list_sessions(q).await
+    }
+    async fn session_traces(
+        &self,
+        s: &str,
+    ) -> sightline::store::Result<Vec<sightline::store::TraceRecord>> {
+        self.inner.session_traces(s).await
+    }
     async fn get_experiment(
         &self,
         id: i64,
@@ -409,6 +421,28 @@ impl sightline::store::Backend for Gate {
         p: &[sightline::model::ModelPrice],
     ) -> sightline::store::Result<usize> {
         self.inner.seed_prices(p).await
+    }
+    async fn set_trace_tag(
+        &self,
+        t: &sightline::model::TraceId,
+        k: &str,
+        v: &str,
+    ) -> sightline::store::Result<bool> {
+        self.inner.set_trace_tag(t, k, v).await
+    }
+    async fn delete_trace_tag(
+        &self,
+        t: &sightline::model::TraceId,
+        k: &str,
+    ) -> sightline::store::Result<bool> {
+        self.inner.delete_trace_tag(t, k).await
+    }
+    async fn delete_traces(
+        &self,
+        e: i64,
+        w: &sightline::store::TraceDeletion,
+    ) -> sightline::store::Result<usize> {
+        self.inner.delete_traces(e, w).await
     }
     async fn stats(&self) -> sightline::store::Result<sightline::store::StoreStats> {
         self.inner.stats().await

@@ -1,4 +1,6 @@
 //! One module per route; route components end in `Page`.
 
+pub mod session;
+pub mod sessions;
 pub mod trace;
 pub mod traces;

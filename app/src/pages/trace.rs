@@ -43,7 +43,7 @@ pub fn TracePage() -> impl IntoView {
     }
 }
 
-fn error_text(errors: &ArcRwSignal<Errors>) -> String {
+pub(crate) fn error_text(errors: &ArcRwSignal<Errors>) -> String {
     errors
         .get()
         .into_iter()
@@ -55,7 +55,7 @@ fn error_text(errors: &ArcRwSignal<Errors>) -> String {
 /// During SSR, gives the response the status of the worst error (404 for a missing trace,
 /// 400 for a malformed id). The route renders in `SsrMode::Async`, so headers are not sent
 /// yet. In the browser there is no response to set.
-fn set_error_status(errors: &ArcRwSignal<Errors>) {
+pub(crate) fn set_error_status(errors: &ArcRwSignal<Errors>) {
     #[cfg(feature = "ssr")]
     {
         let status = errors

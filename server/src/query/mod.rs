@@ -5,6 +5,7 @@
 mod detail;
 pub mod plan;
 mod search;
+mod sessions;
 
 use std::sync::Arc;
 
@@ -81,5 +82,17 @@ impl Contract for Query {
         span_id: String,
     ) -> Result<app::types::SpanDetail, AppError> {
         detail::span_detail(&self.backend, trace_id, span_id).await
+    }
+
+    async fn list_sessions(
+        &self,
+        cursor: Option<String>,
+        limit: u32,
+    ) -> Result<app::types::SessionPage, AppError> {
+        sessions::list_sessions(&self.backend, cursor, limit).await
+    }
+
+    async fn get_session(&self, session_id: String) -> Result<app::types::SessionDetail, AppError> {
+        sessions::get_session(&self.backend, session_id).await
     }
 }

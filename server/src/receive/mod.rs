@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod mlflow;
+pub mod mlflow_read;
 pub mod otlp;
 pub mod otlp_grpc;
 pub mod otlp_http;

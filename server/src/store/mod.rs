@@ -8,6 +8,7 @@ pub(crate) mod portable;
 pub mod postgres;
 pub mod search;
 pub(crate) mod search_sql;
+pub mod sessions;
 pub mod sqlite;
 pub mod writer;
 
@@ -195,6 +196,13 @@ pub trait Backend: Send + Sync + 'static {
     async fn trace_tree(&self, trace_id: &TraceId) -> Result<Option<StoredTrace>>;
     /// One span with its payload, and its trace's start.
     async fn get_span(&self, trace_id: &TraceId, span_id: &SpanId) -> Result<Option<SpanInTrace>>;
+    /// Sessions by latest activity, newest first, after `query.after`, at most `query.limit`.
+    async fn list_sessions(
+        &self,
+        query: &sessions::SessionQuery,
+    ) -> Result<Vec<sessions::SessionRecord>>;
+    /// The traces of one session in start order (empty when there is no such session).
+    async fn session_traces(&self, session_id: &str) -> Result<Vec<TraceRecord>>;
 
     async fn get_experiment(&self, id: i64) -> Result<Option<Experiment>>;
     async fn get_experiment_by_name(&self, name: &str) -> Result<Option<Experiment>>;
@@ -213,6 +221,26 @@ pub trait Backend: Send + Sync + 'static {
     async fn stats(&self) -> Result<StoreStats>;
     /// Is the database reachable (for /readyz)?
     async fn ping(&self) -> Result<()>;
+
+    /// Sets (or replaces) one trace tag; false when the trace does not exist.
+    async fn set_trace_tag(&self, trace_id: &TraceId, key: &str, value: &str) -> Result<bool>;
+    /// Deletes one trace tag; false when the trace or the tag does not exist.
+    async fn delete_trace_tag(&self, trace_id: &TraceId, key: &str) -> Result<bool>;
+    /// Deletes traces of one experiment with their spans and tags, in one transaction;
+    /// returns how many traces were deleted.
+    async fn delete_traces(&self, experiment_id: i64, which: &TraceDeletion) -> Result<usize>;
+}
+
+/// Which traces of an experiment MLflow's DeleteTraces removes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TraceDeletion {
+    /// These traces (ids of other experiments are ignored).
+    Ids(Vec<TraceId>),
+    /// The oldest traces that started at or before `max_timestamp_ms`, at most `max_traces`.
+    OlderThan {
+        max_timestamp_ms: i64,
+        max_traces: u32,
+    },
 }
 
 /// Connects to `url`, applies migrations and seeds prices on an empty table.

@@ -472,6 +472,176 @@ macro_rules! portable_sql {
                 .unwrap_or(span.start_ns);
             Ok(Some(crate::store::SpanInTrace { span, trace_start_ns }))
         }
+
+        /// One row per session; `last_ns` is the latest end (or start, for a trace still open).
+        /// The keyset condition sits in `HAVING` because it is on aggregates: every page
+        /// groups all sessions first. Fine up to a few hundred thousand traces; beyond that a
+        /// per-session rollup table maintained by the writer would be needed.
+        pub(crate) async fn list_sessions_in(
+            pool: &sqlx::Pool<$db>,
+            q: &crate::store::sessions::SessionQuery,
+        ) -> Result<Vec<crate::store::sessions::SessionRecord>> {
+            const LAST: &str = "MAX(CASE WHEN end_ns > start_ns THEN end_ns ELSE start_ns END)";
+            let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(format!(
+                "SELECT session_id, MAX(user_id) AS user_id, COUNT(*) AS trace_count, \
+                 MIN(start_ns) AS first_ns, {LAST} AS last_ns, \
+                 CAST(SUM(input_tokens) AS BIGINT) AS input_tokens, \
+                 CAST(SUM(output_tokens) AS BIGINT) AS output_tokens, SUM(cost) AS cost, \
+                 CAST(SUM(CASE WHEN status = 'ERROR' THEN 1 ELSE 0 END) AS BIGINT) AS error_count \
+                 FROM traces WHERE session_id IS NOT NULL AND start_ns < "
+            ));
+            // Traces known only from StartTraceV3 or a child span have no start yet.
+            qb.push_bind(i64::MAX);
+            qb.push(" GROUP BY session_id");
+            if let Some((last_ns, session_id)) = &q.after {
+                qb.push(format!(" HAVING {LAST} < "))
+                    .push_bind(*last_ns)
+                    .push(format!(" OR ({LAST} = "))
+                    .push_bind(*last_ns)
+                    .push(" AND session_id < ")
+                    .push_bind(session_id.clone())
+                    .push(")");
+            }
+            qb.push(" ORDER BY last_ns DESC, session_id DESC LIMIT ")
+                .push_bind(q.limit.max(1) as i64);
+            qb.build()
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|row| {
+                    Ok(crate::store::sessions::SessionRecord {
+                        session_id: row.try_get("session_id")?,
+                        user_id: row.try_get("user_id")?,
+                        trace_count: row.try_get("trace_count")?,
+                        first_ns: row.try_get("first_ns")?,
+                        last_ns: row.try_get("last_ns")?,
+                        input_tokens: row.try_get("input_tokens")?,
+                        output_tokens: row.try_get("output_tokens")?,
+                        cost: row.try_get("cost")?,
+                        error_count: row.try_get("error_count")?,
+                    })
+                })
+                .collect()
+        }
+
+        /// Uses the `traces_session (session_id, start_ns)` index.
+        pub(crate) async fn session_traces_in(
+            pool: &sqlx::Pool<$db>,
+            session_id: &str,
+        ) -> Result<Vec<TraceRecord>> {
+            let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(format!(
+                "SELECT {TRACE_COLUMNS} FROM traces WHERE session_id = "
+            ));
+            qb.push_bind(session_id.to_string()).push(" AND start_ns < ").push_bind(i64::MAX);
+            qb.push(" ORDER BY start_ns, id");
+            qb.build().fetch_all(pool).await?.iter().map(trace_from_row).collect()
+        }
+        // ---- MLflow trace management (tags, deletion) ----
+
+        async fn trace_row_of(tx: &mut Tx<'_>, trace_id: &TraceId) -> Result<Option<i64>> {
+            let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new("SELECT id FROM traces WHERE trace_id = ");
+            qb.push_bind(&trace_id[..]);
+            Ok(match qb.build().fetch_optional(&mut **tx).await? {
+                Some(row) => Some(row.try_get::<i64, _>(0)?),
+                None => None,
+            })
+        }
+
+        /// Sets one tag; false when the trace does not exist.
+        pub(crate) async fn set_trace_tag_in(
+            pool: &sqlx::Pool<$db>,
+            trace_id: &TraceId,
+            key: &str,
+            value: &str,
+        ) -> Result<bool> {
+            let mut tx = pool.begin().await?;
+            let Some(row) = trace_row_of(&mut tx, trace_id).await? else {
+                return Ok(false);
+            };
+            let mut qb: QueryBuilder<'_, $db> =
+                QueryBuilder::new("INSERT INTO trace_tags (trace_row, key, value) VALUES (");
+            qb.push_bind(row).push(", ").push_bind(key).push(", ").push_bind(value);
+            qb.push(") ON CONFLICT (trace_row, key) DO UPDATE SET value = excluded.value");
+            qb.build().execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(true)
+        }
+
+        /// Deletes one tag; false when the trace or the tag does not exist.
+        pub(crate) async fn delete_trace_tag_in(
+            pool: &sqlx::Pool<$db>,
+            trace_id: &TraceId,
+            key: &str,
+        ) -> Result<bool> {
+            let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(
+                "DELETE FROM trace_tags WHERE trace_row = (SELECT id FROM traces WHERE trace_id = ",
+            );
+            qb.push_bind(&trace_id[..]).push(") AND key = ").push_bind(key);
+            Ok(qb.build().execute(pool).await?.rows_affected() > 0)
+        }
+
+        /// Deletes the selected traces of one experiment with their spans and tags, in one
+        /// transaction; returns how many traces went.
+        pub(crate) async fn delete_traces_in(
+            pool: &sqlx::Pool<$db>,
+            experiment_id: i64,
+            which: &crate::store::TraceDeletion,
+        ) -> Result<usize> {
+            let mut tx = pool.begin().await?;
+            let mut victims: Vec<(i64, Vec<u8>)> = Vec::new();
+            match which {
+                crate::store::TraceDeletion::Ids(ids) => {
+                    for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+                        let mut qb: QueryBuilder<'_, $db> =
+                            QueryBuilder::new("SELECT id, trace_id FROM traces WHERE experiment_id = ");
+                        qb.push_bind(experiment_id).push(" AND trace_id IN (");
+                        let mut sep = qb.separated(", ");
+                        for id in chunk {
+                            sep.push_bind(&id[..]);
+                        }
+                        qb.push(")");
+                        for row in qb.build().fetch_all(&mut *tx).await? {
+                            victims.push((row.try_get(0)?, row.try_get(1)?));
+                        }
+                    }
+                }
+                crate::store::TraceDeletion::OlderThan { max_timestamp_ms, max_traces } => {
+                    // `timestamp_ms <= max` on whole milliseconds: start before the next one.
+                    let before_ns = max_timestamp_ms.saturating_add(1).saturating_mul(1_000_000);
+                    let mut qb: QueryBuilder<'_, $db> =
+                        QueryBuilder::new("SELECT id, trace_id FROM traces WHERE experiment_id = ");
+                    qb.push_bind(experiment_id)
+                        .push(" AND start_ns < ")
+                        .push_bind(before_ns)
+                        .push(" ORDER BY start_ns, id LIMIT ")
+                        .push_bind(i64::from(*max_traces));
+                    for row in qb.build().fetch_all(&mut *tx).await? {
+                        victims.push((row.try_get(0)?, row.try_get(1)?));
+                    }
+                }
+            }
+            for chunk in victims.chunks(ROWS_PER_STATEMENT) {
+                let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new("DELETE FROM spans WHERE trace_id IN (");
+                let mut sep = qb.separated(", ");
+                for (_, t) in chunk {
+                    sep.push_bind(&t[..]);
+                }
+                qb.push(")");
+                qb.build().execute(&mut *tx).await?;
+                for stmt in ["DELETE FROM trace_tags WHERE trace_row IN (", "DELETE FROM traces WHERE id IN ("] {
+                    let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(stmt);
+                    let mut sep = qb.separated(", ");
+                    for (id, _) in chunk {
+                        sep.push_bind(*id);
+                    }
+                    qb.push(")");
+                    qb.build().execute(&mut *tx).await?;
+                }
+            }
+            tx.commit().await?;
+            Ok(victims.len())
+        }
+
     };
 }
 

@@ -145,6 +145,17 @@ impl Backend for SqliteBackend {
         get_span_in(&self.readers, trace_id, span_id).await
     }
 
+    async fn list_sessions(
+        &self,
+        query: &crate::store::sessions::SessionQuery,
+    ) -> Result<Vec<crate::store::sessions::SessionRecord>> {
+        list_sessions_in(&self.readers, query).await
+    }
+
+    async fn session_traces(&self, session_id: &str) -> Result<Vec<TraceRecord>> {
+        session_traces_in(&self.readers, session_id).await
+    }
+
     async fn get_experiment(&self, id: i64) -> Result<Option<Experiment>> {
         get_experiment_in(&self.readers, Some(id), None).await
     }
@@ -184,5 +195,21 @@ impl Backend for SqliteBackend {
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.readers).await?;
         Ok(())
+    }
+
+    async fn set_trace_tag(&self, trace_id: &TraceId, key: &str, value: &str) -> Result<bool> {
+        set_trace_tag_in(&self.writer, trace_id, key, value).await
+    }
+
+    async fn delete_trace_tag(&self, trace_id: &TraceId, key: &str) -> Result<bool> {
+        delete_trace_tag_in(&self.writer, trace_id, key).await
+    }
+
+    async fn delete_traces(
+        &self,
+        experiment_id: i64,
+        which: &crate::store::TraceDeletion,
+    ) -> Result<usize> {
+        delete_traces_in(&self.writer, experiment_id, which).await
     }
 }
