@@ -5,9 +5,6 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
-use std::process::Stdio;
-use std::time::Duration;
 
 use base64::Engine;
 use common::{fixture, TestDb, TestServer};
@@ -552,73 +549,15 @@ both_backends!(read_api_shapes);
 
 // ---- the real client ----
 
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace dir")
-        .to_path_buf()
-}
-
-fn python() -> PathBuf {
-    let p = std::env::var_os("SIGHTLINE_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv/bin/python"));
-    assert!(
-        p.exists(),
-        "Python with the real client SDKs not found at {}: run scripts/setup.sh, or set SIGHTLINE_PYTHON",
-        p.display()
-    );
-    p
-}
-
 async fn run_read_app(base: &str, async_logging: bool) -> Value {
-    let path = workspace().join("tests/python/mlflow_read_app.py");
-    let child = tokio::process::Command::new(python())
-        .arg(&path)
-        .current_dir(workspace())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .env_remove("MLFLOW_EXPERIMENT_ID")
-        .env_remove("MLFLOW_EXPERIMENT_NAME")
-        .env_remove("MLFLOW_TRACKING_TOKEN")
-        .env_remove("MLFLOW_TRACING_DESTINATION")
-        .env_remove("MLFLOW_ENABLE_OTLP_EXPORTER")
-        .env_remove("MLFLOW_TRACE_SAMPLING_RATIO")
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-        .env("MLFLOW_TRACKING_URI", base)
-        .env(
-            "MLFLOW_ENABLE_ASYNC_TRACE_LOGGING",
-            if async_logging { "true" } else { "false" },
-        )
-        .env("MLFLOW_DISABLE_TELEMETRY", "true")
-        .env("DO_NOT_TRACK", "true")
-        .env("PYTHONUNBUFFERED", "1")
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env("no_proxy", "127.0.0.1,localhost")
-        .spawn()
-        .expect("start the venv python (run scripts/setup.sh)");
-    let out = tokio::time::timeout(Duration::from_secs(90), child.wait_with_output())
+    let mode = if async_logging { "true" } else { "false" };
+    let env = [
+        ("MLFLOW_TRACKING_URI", base.to_string()),
+        ("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", mode.to_string()),
+    ];
+    common::python::run_script("mlflow_read_app.py", &[], &env)
         .await
-        .expect("mlflow_read_app.py did not finish within 90 s")
-        .expect("wait");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    eprintln!("--- stdout:\n{stdout}\n--- stderr:\n{stderr}");
-    assert!(
-        out.status.success(),
-        "mlflow_read_app.py failed ({})\n{stdout}\n{stderr}",
-        out.status
-    );
-    let last = stdout
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("");
-    serde_json::from_str(last).unwrap_or_else(|e| panic!("last line is not JSON ({e}): {last}"))
+        .out
 }
 
 async fn real_client_reads(db: TestDb) {

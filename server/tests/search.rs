@@ -15,8 +15,7 @@ use app::AppError;
 use common::{TestDb, TestServer};
 use leptos::prelude::{provide_context, Owner};
 use leptos::reactive::computed::ScopedFuture;
-use prost::Message;
-use sightline::demo::{encode_request, resource, Knobs, Workload};
+use sightline::demo::{resource, Knobs, Workload};
 use sightline::model::{SpanKind, StatusCode, TraceInfo};
 use sightline::store::{PreparedBatch, StoredTrace};
 
@@ -37,15 +36,7 @@ async fn ingest(s: &TestServer) -> Vec<StoredTrace> {
     let mut ids = Vec::new();
     for batch in [spaced, tied] {
         ids.extend(batch.iter().map(|t| t.trace_id));
-        let body = encode_request(&batch, &res).encode_to_vec();
-        let r = TestServer::client()
-            .post(format!("{}/v1/traces", s.base))
-            .header("content-type", "application/x-protobuf")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
+        s.ingest_demo(&batch, &res).await;
     }
     // Request metadata arrives with MLflow's StartTraceV3; give two traces some, with keys
     // that a JSON path would trip over.

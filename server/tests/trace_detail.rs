@@ -7,23 +7,14 @@ mod common;
 use app::contract::Contract;
 use app::AppError;
 use common::{TestDb, TestServer};
-use prost::Message;
-use sightline::demo::{encode_request, resource, DemoTrace, Knobs, Workload};
+use sightline::demo::{resource, DemoTrace, Knobs, Workload};
 use sightline::query::Query;
 
 /// 2026-11-23, the time of the protocol captures.
 const T0: i64 = 1_795_464_000_000_000_000;
 
 async fn ingest(s: &TestServer, traces: &[DemoTrace]) {
-    let body = encode_request(traces, &resource("mangaassist")).encode_to_vec();
-    let r = TestServer::client()
-        .post(format!("{}/v1/traces", s.base))
-        .header("content-type", "application/x-protobuf")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    s.ingest_demo(traces, &resource("mangaassist")).await;
 }
 
 async fn demo_trace_tree_and_llm_span_detail(db: TestDb) {

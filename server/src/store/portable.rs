@@ -268,6 +268,15 @@ macro_rules! portable_sql {
             pool: &sqlx::Pool<$db>,
             trace_id: &TraceId,
         ) -> Result<Option<crate::store::StoredTrace>> {
+            load_trace(pool, trace_id, SPAN_COLUMNS).await
+        }
+
+        /// The trace row, its tags and its spans with `span_columns` (with or without payload).
+        async fn load_trace(
+            pool: &sqlx::Pool<$db>,
+            trace_id: &TraceId,
+            span_columns: &str,
+        ) -> Result<Option<crate::store::StoredTrace>> {
             let mut qb: QueryBuilder<'_, $db> =
                 QueryBuilder::new(format!("SELECT id, {TRACE_COLUMNS} FROM traces WHERE trace_id = "));
             qb.push_bind(&trace_id[..]);
@@ -283,7 +292,7 @@ macro_rules! portable_sql {
                 tags.insert(row.try_get::<String, _>(0)?, row.try_get::<String, _>(1)?);
             }
             let mut qb: QueryBuilder<'_, $db> =
-                QueryBuilder::new(format!("SELECT {SPAN_COLUMNS} FROM spans WHERE trace_id = "));
+                QueryBuilder::new(format!("SELECT {span_columns} FROM spans WHERE trace_id = "));
             qb.push_bind(&trace_id[..]);
             qb.push(" ORDER BY start_ns, span_id");
             let spans = qb.build().fetch_all(pool).await?.iter().map(span_from_row).collect::<Result<Vec<_>>>()?;
@@ -429,27 +438,7 @@ macro_rules! portable_sql {
             pool: &sqlx::Pool<$db>,
             trace_id: &TraceId,
         ) -> Result<Option<crate::store::StoredTrace>> {
-            let mut qb: QueryBuilder<'_, $db> =
-                QueryBuilder::new(format!("SELECT id, {TRACE_COLUMNS} FROM traces WHERE trace_id = "));
-            qb.push_bind(&trace_id[..]);
-            let Some(row) = qb.build().fetch_optional(pool).await? else {
-                return Ok(None);
-            };
-            let record = trace_from_row(&row)?;
-            let mut qb: QueryBuilder<'_, $db> =
-                QueryBuilder::new("SELECT key, value FROM trace_tags WHERE trace_row = ");
-            qb.push_bind(row.try_get::<i64, _>("id")?);
-            let mut tags = BTreeMap::new();
-            for row in qb.build().fetch_all(pool).await? {
-                tags.insert(row.try_get::<String, _>(0)?, row.try_get::<String, _>(1)?);
-            }
-            let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(format!(
-                "SELECT {SPAN_HEADER_COLUMNS} FROM spans WHERE trace_id = "
-            ));
-            qb.push_bind(&trace_id[..]);
-            qb.push(" ORDER BY start_ns, span_id");
-            let spans = qb.build().fetch_all(pool).await?.iter().map(span_from_row).collect::<Result<Vec<_>>>()?;
-            Ok(Some(crate::store::StoredTrace { record, tags, spans }))
+            load_trace(pool, trace_id, SPAN_HEADER_COLUMNS).await
         }
 
         pub(crate) async fn get_span_in(

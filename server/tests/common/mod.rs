@@ -2,6 +2,8 @@
 //! on the local PostgreSQL), and a real Sightline server on ephemeral ports.
 #![allow(dead_code)]
 
+pub mod python;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -209,6 +211,26 @@ impl TestServer {
 
     pub fn client() -> reqwest::Client {
         reqwest::Client::builder().build().unwrap()
+    }
+}
+
+impl TestServer {
+    /// Posts demo traces over OTLP/HTTP protobuf (with `resource`) and expects a 200.
+    pub async fn ingest_demo(
+        &self,
+        traces: &[sightline::demo::DemoTrace],
+        resource: &opentelemetry_proto::tonic::resource::v1::Resource,
+    ) {
+        use prost::Message;
+        let body = sightline::demo::encode_request(traces, resource).encode_to_vec();
+        let r = TestServer::client()
+            .post(format!("{}/v1/traces", self.base))
+            .header("content-type", "application/x-protobuf")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
     }
 }
 
