@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::sessions::get_session;
+use crate::components::stat::stat;
 use crate::components::status::StatusBadge;
 use crate::format;
 use crate::types::{SessionDetail, SessionSummary, SessionTurn};
@@ -70,14 +71,6 @@ fn SessionHeader(summary: SessionSummary) -> impl IntoView {
         cost,
         error_count,
     } = summary;
-    let stat = |label: &'static str, value: String| {
-        view! {
-            <div class="stat">
-                <div class="stat-label">{label}</div>
-                <div class="stat-value">{value}</div>
-            </div>
-        }
-    };
     view! {
         <div class="trace-head session-head">
             <div class="trace-title">

@@ -7,6 +7,7 @@ use leptos_router::hooks::use_params_map;
 
 use crate::api::trace::{get_span, get_trace_tree};
 use crate::components::span_detail::SpanDetailView;
+use crate::components::stat::stat;
 use crate::components::status::StatusBadge;
 use crate::components::waterfall::Waterfall;
 use crate::format;
@@ -162,14 +163,6 @@ fn TraceHeader(
         session_id,
         ..
     } = summary;
-    let stat = |label: &'static str, value: String| {
-        view! {
-            <div class="stat">
-                <div class="stat-label">{label}</div>
-                <div class="stat-value">{value}</div>
-            </div>
-        }
-    };
     view! {
         <div class="trace-head">
             <div class="trace-title">
