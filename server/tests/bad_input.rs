@@ -362,6 +362,14 @@ impl sightline::store::Backend for Gate {
     ) -> sightline::store::Result<Vec<sightline::store::search::FoundTrace>> {
         self.inner.search_traces(p).await
     }
+    async fn trace_tags(
+        &self,
+        rows: &[i64],
+    ) -> sightline::store::Result<
+        std::collections::HashMap<i64, std::collections::BTreeMap<String, String>>,
+    > {
+        self.inner.trace_tags(rows).await
+    }
     async fn get_trace(
         &self,
         t: &sightline::model::TraceId,

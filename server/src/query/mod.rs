@@ -4,7 +4,7 @@
 
 mod detail;
 pub mod plan;
-mod search;
+pub(crate) mod search;
 mod sessions;
 
 use std::sync::Arc;

@@ -8,6 +8,7 @@ use app::types::{TraceListQuery, TracePage};
 use app::AppError;
 
 use super::plan;
+use crate::store::search::{FoundTrace, SearchPlan};
 use crate::store::Backend;
 
 pub(super) async fn search_traces(
@@ -20,17 +21,21 @@ pub(super) async fn search_traces(
         .search_traces(&plan)
         .await
         .map_err(super::app_error)?;
-    // The plan fetched one row more than a page: its presence is the "next page" signal.
-    let page = plan.fetch.saturating_sub(1) as usize;
-    let next_cursor = if rows.len() > page {
-        rows.truncate(page);
-        rows.last()
-            .map(|r| plan::encode_cursor(plan.order, r.sort_key, r.row_id))
-    } else {
-        None
-    };
+    let next_cursor = cut_page(&plan, &mut rows);
     Ok(TracePage {
         traces: rows.into_iter().map(|r| super::summary(r.record)).collect(),
         next_cursor,
     })
+}
+
+/// Cuts the rows of a plan to one page and returns the next page's cursor. The plan fetched
+/// one row more than a page: its presence is the "next page" signal.
+pub(crate) fn cut_page(plan: &SearchPlan, rows: &mut Vec<FoundTrace>) -> Option<String> {
+    let page = plan.fetch.saturating_sub(1) as usize;
+    if rows.len() <= page {
+        return None;
+    }
+    rows.truncate(page);
+    rows.last()
+        .map(|r| plan::encode_cursor(plan.order, r.sort_key, r.row_id))
 }

@@ -473,28 +473,17 @@ pub async fn search_traces(State(ingest): State<Arc<Ingest>>, body: Bytes) -> Ml
         MlflowError::invalid(format!("Invalid {what}: {}", e.message))
     })?;
     let mut rows = ingest.backend.search_traces(&plan).await?;
-    let page = plan.fetch.saturating_sub(1) as usize;
-    let next = if rows.len() > page {
-        rows.truncate(page);
-        rows.last()
-            .map(|r| plan::encode_cursor(plan.order, r.sort_key, r.row_id))
-    } else {
-        None
-    };
+    let next = crate::query::search::cut_page(&plan, &mut rows);
     if rows.is_empty() {
         return Ok(Json(json!({})).into_response());
     }
-    let mut traces = Vec::with_capacity(rows.len());
-    for r in rows {
-        // Tags are not on the search row; the tree read skips span payloads.
-        let tags = ingest
-            .backend
-            .trace_tree(&r.record.trace_id)
-            .await?
-            .map(|t| t.tags)
-            .unwrap_or_default();
-        traces.push(trace_info_json(&r.record, &tags));
-    }
+    // Tags are not on the search row: one batched read for the whole page.
+    let ids: Vec<i64> = rows.iter().map(|r| r.row_id).collect();
+    let mut tags = ingest.backend.trace_tags(&ids).await?;
+    let traces: Vec<Value> = rows
+        .iter()
+        .map(|r| trace_info_json(&r.record, &tags.remove(&r.row_id).unwrap_or_default()))
+        .collect();
     let mut out = json!({ "traces": traces });
     if let Some(n) = next {
         out["next_page_token"] = json!(n);

@@ -12,7 +12,7 @@ pub mod sessions;
 pub mod sqlite;
 pub mod writer;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::model::{
@@ -190,6 +190,9 @@ pub trait Backend: Send + Sync + 'static {
     async fn list_traces(&self, query: &TraceQuery) -> Result<Vec<TraceRecord>>;
     /// The traces a [`search::SearchPlan`] selects, in its order, at most `plan.fetch`.
     async fn search_traces(&self, plan: &search::SearchPlan) -> Result<Vec<search::FoundTrace>>;
+    /// The tags of many traces at once, by trace row id (`FoundTrace::row_id`): one query
+    /// for a whole search page instead of one per trace.
+    async fn trace_tags(&self, row_ids: &[i64]) -> Result<HashMap<i64, BTreeMap<String, String>>>;
     async fn get_trace(&self, trace_id: &TraceId) -> Result<Option<StoredTrace>>;
     /// The trace row, its tags and every span ordered by start, with **empty payloads**: the
     /// payload column is not read, so a 10,000-span trace costs no decompression.

@@ -271,6 +271,28 @@ macro_rules! portable_sql {
             load_trace(pool, trace_id, SPAN_COLUMNS).await
         }
 
+        pub(crate) async fn trace_tags_in(
+            pool: &sqlx::Pool<$db>,
+            row_ids: &[i64],
+        ) -> Result<HashMap<i64, BTreeMap<String, String>>> {
+            let mut out: HashMap<i64, BTreeMap<String, String>> = HashMap::new();
+            for chunk in row_ids.chunks(ROWS_PER_STATEMENT) {
+                let mut qb: QueryBuilder<'_, $db> =
+                    QueryBuilder::new("SELECT trace_row, key, value FROM trace_tags WHERE trace_row IN (");
+                let mut sep = qb.separated(", ");
+                for id in chunk {
+                    sep.push_bind(*id);
+                }
+                qb.push(")");
+                for row in qb.build().fetch_all(pool).await? {
+                    out.entry(row.try_get::<i64, _>(0)?)
+                        .or_default()
+                        .insert(row.try_get::<String, _>(1)?, row.try_get::<String, _>(2)?);
+                }
+            }
+            Ok(out)
+        }
+
         /// The trace row, its tags and its spans with `span_columns` (with or without payload).
         async fn load_trace(
             pool: &sqlx::Pool<$db>,

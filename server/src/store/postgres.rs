@@ -59,6 +59,13 @@ impl Backend for PgBackend {
         search_sql::search_traces_in(&self.pool, plan).await
     }
 
+    async fn trace_tags(
+        &self,
+        row_ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, std::collections::BTreeMap<String, String>>> {
+        trace_tags_in(&self.pool, row_ids).await
+    }
+
     async fn get_trace(&self, trace_id: &TraceId) -> Result<Option<StoredTrace>> {
         get_trace_in(&self.pool, trace_id).await
     }
