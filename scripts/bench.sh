@@ -5,6 +5,8 @@
 # per span on disk. Arguments go to sightline-bench, e.g.
 #   scripts/bench.sh                       # 20,000 traces on SQLite
 #   scripts/bench.sh -n 5000 --postgres    # SQLite and PostgreSQL (postgres@127.0.0.1:5432)
+#   scripts/bench.sh --queries 100000,1000000 [--postgres]   # query benchmark of the trace
+#                                          # explorer (loads N traces, times its pages; not in CI)
 #   scripts/bench.sh --help
 set -euo pipefail
 cd "$(dirname "$0")/.."

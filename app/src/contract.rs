@@ -43,6 +43,27 @@ pub trait Contract: Send + Sync + 'static {
         &self,
         session_id: String,
     ) -> Result<crate::types::SessionDetail, AppError>;
+
+    /// The overview board for a window, from rollups. `scope` is `query.scope` parsed;
+    /// `Invalid` when it names something that is not a rollup dimension, or for a window
+    /// that ends before it starts or spans more than 90 days.
+    async fn overview(
+        &self,
+        query: crate::types::OverviewQuery,
+        scope: Option<Expr>,
+    ) -> Result<crate::types::Overview, AppError>;
+
+    /// The model price table grouped by model, for models whose name contains
+    /// `model_filter` (lowercase; empty lists every model).
+    async fn list_prices(&self, model_filter: String) -> Result<crate::types::PriceList, AppError>;
+
+    /// Stores `price` (checked with [`crate::api::prices::check_price`]): the row with the
+    /// same model and effective date is updated in place, otherwise one is added. Spans
+    /// ingested from then on are priced with the new table; stored spans keep their cost.
+    async fn save_price(&self, price: crate::types::PriceRow) -> Result<(), AppError>;
+
+    /// Deletes one price row; `NotFound` when there is none.
+    async fn delete_price(&self, model: String, effective_from_ms: i64) -> Result<(), AppError>;
 }
 
 /// The backend provided by the server for this request.

@@ -3,6 +3,7 @@
 //! implements. This crate knows no SQL and no HTTP routing.
 
 pub mod api;
+pub mod charts;
 pub mod components;
 #[cfg(feature = "ssr")]
 pub mod contract;
@@ -52,15 +53,17 @@ pub fn App() -> impl IntoView {
         <Title text="Sightline"/>
         <Router>
             <header class="topbar">
-                <A href="/traces" attr:class="brand">"Sightline"</A>
+                <A href="/" attr:class="brand">"Sightline"</A>
                 <nav>
+                    <A href="/" exact=true>"Overview"</A>
                     <A href="/traces">"Traces"</A>
                     <A href="/sessions">"Sessions"</A>
+                    <A href="/prices">"Prices"</A>
                 </nav>
             </header>
             <main>
                 <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
-                    <Route path=path!("") view=pages::traces::TracesPage/>
+                    <Route path=path!("") view=pages::overview::OverviewPage/>
                     <Route path=path!("/traces") view=pages::traces::TracesPage/>
                     // Async: the whole tree is needed before the first row anyway, and a missing
                     // trace can then answer 404 (the status is set before streaming starts).
@@ -76,6 +79,7 @@ pub fn App() -> impl IntoView {
                         view=pages::session::SessionPage
                         ssr=leptos_router::SsrMode::Async
                     />
+                    <Route path=path!("/prices") view=pages::prices::PricesPage/>
                 </Routes>
             </main>
         </Router>

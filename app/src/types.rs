@@ -262,3 +262,191 @@ pub fn json_text(v: &str) -> String {
         _ => v.to_string(),
     }
 }
+
+/// What the overview board asks for: a window and a scope in the trace filter grammar.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct OverviewQuery {
+    /// Window start (epoch ms, inclusive).
+    pub from_ms: i64,
+    /// Window end (epoch ms, exclusive).
+    pub to_ms: i64,
+    /// Filter grammar text restricted to rollup dimensions (service, root name, configured
+    /// tags, span name, kind, model); empty means all traffic.
+    #[serde(default)]
+    pub scope: String,
+}
+
+/// The overview board, computed from rollups only (never from raw spans), except the two
+/// short exemplar lists which are index lookups on the trace table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Overview {
+    pub from_ms: i64,
+    pub to_ms: i64,
+    /// Width of one point of `series` and one heatmap column (ms): a minute for short
+    /// windows, up to hours for long ones so a chart has at most a few hundred points.
+    pub step_ms: i64,
+    /// Whole-window figures.
+    pub totals: OverviewTotals,
+    /// One point per `step_ms`, oldest first; steps without traffic are present with zeros.
+    pub series: Vec<SeriesPoint>,
+    /// Trace latency heatmap: `columns[i][j]` counts traces of step `i` whose latency fell in
+    /// `[bounds_ms[j], bounds_ms[j+1])` (the last bucket is open-ended).
+    pub heatmap: Heatmap,
+    /// Per guardrail stage (span name of guardrail spans): checks and blocks.
+    pub guardrails: Vec<GuardrailStat>,
+    /// Per span name: latency and share of the trace P95, the bottleneck first.
+    pub breakdown: Vec<SpanBreakdown>,
+    /// Per model: calls, tokens and cost, most calls first.
+    pub models: Vec<ModelUsage>,
+    /// The slowest traces of the window (at most 5).
+    pub slowest: Vec<TraceSummary>,
+    /// The most recent failed traces of the window (at most 5).
+    pub failed: Vec<TraceSummary>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct OverviewTotals {
+    /// Traces (root spans) in the window.
+    pub traces: u64,
+    /// Traces with at least one error span.
+    pub error_traces: u64,
+    /// Trace latency percentiles (root span duration), ms; `None` without traces.
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    /// Traces whose cache-hit tag was true, and traces that had the tag at all.
+    pub cache_hits: u64,
+    pub cache_known: u64,
+    /// Guardrail checks (guardrail spans) and the ones that blocked.
+    pub guardrail_checks: u64,
+    pub guardrail_blocks: u64,
+    /// Token and cost sums over non-aggregator spans (as on the trace list).
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cached_tokens: i64,
+    pub cost_input: f64,
+    pub cost_output: f64,
+}
+
+impl OverviewTotals {
+    pub fn error_rate(&self) -> Option<f64> {
+        ratio(self.error_traces, self.traces)
+    }
+    pub fn cache_hit_rate(&self) -> Option<f64> {
+        ratio(self.cache_hits, self.cache_known)
+    }
+    pub fn guardrail_block_rate(&self) -> Option<f64> {
+        ratio(self.guardrail_blocks, self.guardrail_checks)
+    }
+    pub fn cost(&self) -> f64 {
+        self.cost_input + self.cost_output
+    }
+    /// Dollars per trace: (input, output, total); `None` without traces.
+    pub fn cost_per_request(&self) -> Option<(f64, f64, f64)> {
+        (self.traces > 0).then(|| {
+            let n = self.traces as f64;
+            (self.cost_input / n, self.cost_output / n, self.cost() / n)
+        })
+    }
+}
+
+/// `num / den`, `None` when `den` is zero.
+pub fn ratio(num: u64, den: u64) -> Option<f64> {
+    (den > 0).then(|| num as f64 / den as f64)
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct SeriesPoint {
+    /// Step start (epoch ms).
+    pub t_ms: i64,
+    pub traces: u64,
+    pub error_traces: u64,
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    pub cache_hits: u64,
+    pub cache_known: u64,
+    pub guardrail_checks: u64,
+    pub guardrail_blocks: u64,
+    pub cost: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Heatmap {
+    /// Lower bounds of the latency buckets (ms), ascending, log-spaced.
+    pub bounds_ms: Vec<f64>,
+    /// Step start (epoch ms) of each column, as in `series`.
+    pub t_ms: Vec<i64>,
+    /// `counts[column][bucket]`.
+    pub counts: Vec<Vec<u64>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct GuardrailStat {
+    pub name: String,
+    pub checks: u64,
+    pub blocks: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct SpanBreakdown {
+    pub name: String,
+    /// MLflow span type of the spans with this name (the most frequent one).
+    pub kind: String,
+    pub count: u64,
+    pub error_count: u64,
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    /// This span's P95 as a share of the trace P95 (0..=1, can exceed 1 for the root).
+    pub share_of_trace_p95: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ModelUsage {
+    pub model: String,
+    /// LLM / chat-model / embedding / reranker spans with this model.
+    pub calls: u64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cached_tokens: i64,
+    pub cost_input: f64,
+    pub cost_output: f64,
+    pub p95_ms: Option<f64>,
+}
+
+/// One row of the model price table: USD per million tokens, in force from the start (00:00
+/// UTC) of a date until the model's next row. Keyed by model and effective date.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct PriceRow {
+    /// Lowercase; a span's model matches the longest listed name it extends at a `-`, `@` or
+    /// `:` boundary (`gpt-4o-2024-08-06` → `gpt-4o`).
+    pub model: String,
+    /// Preferred for spans from this provider when a model is listed for several.
+    pub provider: Option<String>,
+    pub input_per_mtok: f64,
+    pub output_per_mtok: f64,
+    /// `None`: cached input tokens cost the input price.
+    pub cached_input_per_mtok: Option<f64>,
+    /// 00:00 UTC of the effective date (epoch ms).
+    pub effective_from_ms: i64,
+}
+
+/// One model's price rows as the prices page lists them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ModelPriceHistory {
+    pub model: String,
+    /// The row in force now (latest effective date not after now); `None` while every row
+    /// is scheduled for later.
+    pub current: Option<PriceRow>,
+    /// Every row of the model, latest effective date first, scheduled ones included.
+    pub history: Vec<PriceRow>,
+}
+
+/// The price table, grouped by model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct PriceList {
+    /// The server's clock (epoch ms): rows effective after it are scheduled.
+    pub now_ms: i64,
+    /// Models whose name contains the filter, by name.
+    pub models: Vec<ModelPriceHistory>,
+}

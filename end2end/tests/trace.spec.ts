@@ -266,6 +266,13 @@ test("an error trace marks its failing spans and shows the exception's stack tra
   await expect(detail.locator(".exception .stacktrace")).toBeVisible();
   await page.screenshot({ path: path.join(SHOTS, "trace-error.png") });
 
+  // The URL follows the selection, and a link with ?span= opens that span.
+  await expect(page).toHaveURL(new RegExp(`/traces/${traceId}\\?span=${spanId(3)}$`));
+  await page.goto(`/traces/${traceId}?span=${spanId(3)}`);
+  await hydrated(page, "#trace-page");
+  await expect(page.locator(".span-row.selected .span-name")).toHaveText("lookup_order");
+  await expect(detail.locator(".exception .exc-title")).toHaveText("KeyError: 'A-1042'");
+
   // Unknown and malformed ids answer with a message, not a blank page.
   const missing = await page.goto(`/traces/${"0".repeat(32)}`);
   expect(missing?.status()).toBe(404);

@@ -100,8 +100,10 @@ test("the traces page renders on the server and hydrates without errors", async 
   expect(refreshed.status()).toBe(200);
   await expect(page.locator("#traces-page p.error")).toHaveCount(0);
 
-  // `/` is the same page.
-  await openHydrated(page, "/");
+  // `/` is the overview board now; its nav keeps a link to this list.
+  await page.goto("/");
+  await page.locator("header nav a", { hasText: "Traces" }).click();
+  await expect(page).toHaveURL(/\/traces$/);
   await expect(page.locator("#traces-page h1")).toHaveText("Traces");
 
   expect(errors).toEqual([]);

@@ -31,6 +31,17 @@ pub enum Command {
     Migrate(DatabaseConfig),
     /// Send the built-in chatbot workload to a running server over OTLP/HTTP.
     Demo(DemoConfig),
+    /// Validate an alert rules file (TOML `[[rule]]` tables): prints every problem with its
+    /// rule and field, exits non-zero when there is one.
+    CheckRules(CheckRulesArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckRulesArgs {
+    /// The rules file.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub rollups: RollupArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -105,6 +116,9 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub ingest: IngestConfig,
 
+    #[command(flatten)]
+    pub rollups: RollupArgs,
+
     /// Also feed the built-in chatbot workload to this server, so a first run shows live data.
     #[arg(long, env = "SIGHTLINE_DEMO")]
     pub demo: bool,
@@ -131,6 +145,39 @@ pub struct IngestConfig {
     /// Most spans committed in one transaction (group commit).
     #[arg(long, env = "SIGHTLINE_BATCH_SPANS", default_value_t = 20_000)]
     pub batch_spans: usize,
+}
+
+/// What the per-minute rollups keep as dimensions (dashboards, `/metrics`, alert rules).
+#[derive(Debug, Clone, Args)]
+pub struct RollupArgs {
+    /// Trace tags kept as rollup dimensions (comma-separated). Every combination of their
+    /// values is a series: keep them few and low-cardinality.
+    #[arg(
+        long = "rollup-tags",
+        env = "SIGHTLINE_ROLLUP_TAGS",
+        value_delimiter = ',',
+        default_value = "intent,model_used"
+    )]
+    pub tags: Vec<String>,
+
+    /// The trace tag whose value `true` (or 1, yes, hit) marks a cache hit.
+    #[arg(long, env = "SIGHTLINE_CACHE_HIT_TAG", default_value = "cache_hit")]
+    pub cache_hit_tag: String,
+}
+
+impl RollupArgs {
+    pub fn to_config(&self) -> crate::rollup::RollupConfig {
+        crate::rollup::RollupConfig {
+            tag_keys: self
+                .tags
+                .iter()
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .collect(),
+            cache_hit_key: self.cache_hit_tag.trim().to_string(),
+            ..Default::default()
+        }
+    }
 }
 
 impl Default for IngestConfig {

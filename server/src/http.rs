@@ -19,7 +19,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::{optional_addr, ServeConfig};
 use crate::error::MlflowError;
-use crate::normalize::PriceTable;
+use crate::normalize::{LivePrices, PriceTable};
 use crate::receive::{mlflow, mlflow_read, otlp_grpc, otlp_http, ApiKeys, Ingest, Limits};
 use crate::store::{self, writer, Backend};
 
@@ -28,6 +28,8 @@ use crate::store::{self, writer, Backend};
 pub struct AppState {
     pub ingest: Arc<Ingest>,
     pub backend: Arc<dyn Backend>,
+    /// The dimensions the backend's writer rolls up (what dashboards may scope by).
+    pub rollups: crate::rollup::RollupConfig,
 }
 
 /// Builds the ingest state: prices loaded, writer started. The join handle ends after every
@@ -38,12 +40,12 @@ pub async fn build_state(
     settings: writer::WriterSettings,
     api_keys: ApiKeys,
 ) -> anyhow::Result<(AppState, tokio::task::JoinHandle<()>)> {
-    let prices = PriceTable::new(
+    let prices = LivePrices::new(PriceTable::new(
         backend
             .load_prices()
             .await
             .context("loading model prices")?,
-    );
+    ));
     let (writer, task) = writer::spawn(backend.clone(), settings);
     let ingest = Arc::new(Ingest::new(
         writer,
@@ -52,7 +54,14 @@ pub async fn build_state(
         limits,
         api_keys,
     ));
-    Ok((AppState { ingest, backend }, task))
+    Ok((
+        AppState {
+            ingest,
+            backend,
+            rollups: Default::default(),
+        },
+        task,
+    ))
 }
 
 /// OTLP/HTTP alone (the :4318 listener).
@@ -153,8 +162,12 @@ async fn readyz(State(state): State<AppState>) -> Response {
 /// The main router: pages, server functions, MLflow API, OTLP/HTTP and health.
 pub fn app(state: AppState, leptos_options: LeptosOptions) -> Router {
     let routes = generate_route_list(app::App);
-    let contract: Arc<dyn app::contract::Contract> =
-        Arc::new(crate::query::Query::new(state.backend.clone()));
+    // The prices page edits the same table ingest prices with.
+    let contract: Arc<dyn app::contract::Contract> = Arc::new(
+        crate::query::Query::new(state.backend.clone())
+            .sharing_prices(state.ingest.prices.clone())
+            .with_rollups(state.rollups.clone()),
+    );
     let pages = Router::new()
         .leptos_routes_with_context(
             &leptos_options,
@@ -185,6 +198,13 @@ pub fn app(state: AppState, leptos_options: LeptosOptions) -> Router {
         .route("/health", get(|| async { "OK" }))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz).with_state(state.clone()))
+        .route(
+            "/metrics",
+            get(crate::metrics::handler).with_state(crate::metrics::Metrics::new(
+                state.backend.clone(),
+                state.rollups.clone(),
+            )),
+        )
         .merge(pages)
         .layer(TraceLayer::new_for_http())
 }
@@ -193,7 +213,8 @@ pub fn app(state: AppState, leptos_options: LeptosOptions) -> Router {
 /// in-flight requests finish, the writer commits what is queued.
 pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
     let url = cfg.database.url();
-    let backend = store::connect(&url)
+    let rollups = cfg.rollups.to_config();
+    let backend = store::connect_with(&url, rollups.clone())
         .await
         .with_context(|| format!("opening database {url}"))?;
     tracing::info!(
@@ -209,8 +230,13 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
         queue_spans: cfg.ingest.queue_spans,
         batch_spans: cfg.ingest.batch_spans,
     };
-    let (state, writer_task) =
+    let housekeeping = tokio::spawn(crate::rollup::worker::run(
+        backend.clone(),
+        std::time::Duration::from_secs(60),
+    ));
+    let (mut state, writer_task) =
         build_state(backend, limits, settings, ApiKeys::new(&cfg.api_keys)).await?;
+    state.rollups = rollups;
 
     let options = leptos_options(cfg.listen)?;
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -267,6 +293,8 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
         t.await.context("listener task panicked")??;
     }
     writer_task.await.context("writer task panicked")?;
+    // Idempotent and transactional: stopping it mid-round loses nothing.
+    housekeeping.abort();
     tracing::info!("Stopped.");
     Ok(())
 }

@@ -24,6 +24,21 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!(backend = backend.name(), url = %url, "Migrations applied.");
             Ok(())
         }
+        Command::CheckRules(args) => {
+            let text = std::fs::read_to_string(&args.file)
+                .map_err(|e| anyhow::anyhow!("reading {}: {e}", args.file.display()))?;
+            let keys = args.rollups.to_config().dimension_keys();
+            match sightline::alerts::rule::RulesFile::parse(&text, &keys) {
+                Ok(f) => {
+                    println!("{}: {} rules, all valid", args.file.display(), f.rule.len());
+                    Ok(())
+                }
+                Err(problems) => {
+                    eprintln!("{}:\n{problems}", args.file.display());
+                    std::process::exit(1)
+                }
+            }
+        }
         Command::Demo(d) => {
             let settings = sightline::demo::sender::DemoSettings {
                 target: d.target,

@@ -170,6 +170,8 @@ pub struct LlmFacts {
     pub outputs: Option<serde_json::Value>,
     pub session_id: Option<String>,
     pub user_id: Option<String>,
+    /// A guardrail that stopped the answer (see `normalize::conventions::guardrail_blocked`).
+    pub guardrail_blocked: bool,
 }
 
 impl Default for LlmFacts {
@@ -186,6 +188,7 @@ impl Default for LlmFacts {
             outputs: None,
             session_id: None,
             user_id: None,
+            guardrail_blocked: false,
         }
     }
 }

@@ -430,6 +430,12 @@ impl sightline::store::Backend for Gate {
     ) -> sightline::store::Result<usize> {
         self.inner.seed_prices(p).await
     }
+    async fn upsert_price(&self, p: &sightline::model::ModelPrice) -> sightline::store::Result<()> {
+        self.inner.upsert_price(p).await
+    }
+    async fn delete_price(&self, model: &str, from_ms: i64) -> sightline::store::Result<bool> {
+        self.inner.delete_price(model, from_ms).await
+    }
     async fn set_trace_tag(
         &self,
         t: &sightline::model::TraceId,
@@ -457,6 +463,36 @@ impl sightline::store::Backend for Gate {
     }
     async fn ping(&self) -> sightline::store::Result<()> {
         self.inner.ping().await
+    }
+    async fn rollup_series(
+        &self,
+    ) -> sightline::store::Result<std::collections::HashMap<i64, sightline::rollup::SeriesKey>>
+    {
+        self.inner.rollup_series().await
+    }
+    async fn rollup_cells(
+        &self,
+        resolution: i64,
+        from_s: i64,
+        to_s: i64,
+        series: Option<&[i64]>,
+    ) -> sightline::store::Result<Vec<sightline::rollup::StoredCell>> {
+        self.inner
+            .rollup_cells(resolution, from_s, to_s, series)
+            .await
+    }
+    async fn rollup_compacted_until(&self) -> sightline::store::Result<i64> {
+        self.inner.rollup_compacted_until().await
+    }
+    async fn compact_rollups(&self, until_s: i64, max_hours: i64) -> sightline::store::Result<i64> {
+        self.inner.compact_rollups(until_s, max_hours).await
+    }
+    async fn sweep_rollups(
+        &self,
+        older_than_ns: i64,
+        limit: i64,
+    ) -> sightline::store::Result<usize> {
+        self.inner.sweep_rollups(older_than_ns, limit).await
     }
 }
 

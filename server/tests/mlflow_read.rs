@@ -297,6 +297,20 @@ async fn read_api_shapes(db: TestDb) {
         (400, Some("INVALID_PARAMETER_VALUE"))
     );
 
+    // Several experiments in one search: their traces together, the filter still applied.
+    let mut multi = search_req(&exp);
+    multi["experiment_ids"] = json!(["0"]);
+    let (st, v) = post(&c, format!("{base}/search"), &multi).await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["traces"].as_array().map(Vec::len), Some(3), "{v}");
+    multi["filter"] = json!("tags.env = 'test'");
+    let (_, v) = post(&c, format!("{base}/search"), &multi).await;
+    assert_eq!(v["traces"].as_array().map(Vec::len), Some(1), "{v}");
+    multi["experiment_ids"] = json!(["0", "999"]);
+    multi["locations"] = json!([]);
+    let (st, v) = post(&c, format!("{base}/search"), &multi).await;
+    assert_eq!((st, v), (200, json!({})), "other experiments hold nothing");
+
     // Pages of one, oldest first, chained by next_page_token.
     let mut page = search_req(&exp);
     page["max_results"] = json!(1);

@@ -381,13 +381,15 @@ async fn filters_match_what_is_stored(db: TestDb) {
     )
     .await;
 
-    // Text: the root request and response previews. LIKE is case-sensitive, ILIKE is not.
+    // Text: the root request and response previews and every span's inputs and outputs.
+    // LIKE is case-sensitive, ILIKE is not.
     let word = preview_word(&truth);
     let previews = |t: &StoredTrace| {
         [&t.record.request_preview, &t.record.response_preview]
             .into_iter()
             .flatten()
             .cloned()
+            .chain(span_texts(t))
             .collect::<Vec<_>>()
     };
     let upper = word.to_uppercase();
@@ -487,6 +489,7 @@ async fn pages_cover_every_match_once(db: TestDb) {
         "",
         "status = 'OK'",
         "span.name = 'cache_lookup' OR tags.intent = 'search'",
+        "span.content LIKE '%MangaAssist%' AND NOT tags.intent = 'chitchat'",
     ] {
         let want = ids(&s, filter).await;
         assert!(want.len() > 7, "{filter}: more than one page");
@@ -557,12 +560,12 @@ async fn bad_searches_are_invalid_with_a_reason(db: TestDb) {
     let (field, message) = invalid(list(&s, query("status = ")).await);
     assert_eq!(field, "filter");
     assert!(message.contains("column 10"), "{message}");
-    let (field, message) = invalid(list(&s, query("span.content LIKE '%manga%'")).await);
+    let (field, message) = invalid(list(&s, query("feedback.relevance = 'yes'")).await);
     assert_eq!(field, "filter");
     assert!(message.contains("cannot be searched yet"), "{message}");
-    let (field, message) = invalid(list(&s, query("span.attributes.k = 'v'")).await);
+    let (field, message) = invalid(list(&s, query("span.attributes.k > 'v'")).await);
     assert_eq!(field, "filter");
-    assert!(message.contains("stored compressed"), "{message}");
+    assert!(message.contains("needs a number"), "{message}");
     let (field, message) = invalid(list(&s, query("name RLIKE '('")).await);
     assert_eq!(field, "filter");
     assert!(message.contains("invalid regular expression"), "{message}");
@@ -615,7 +618,346 @@ async fn bad_searches_are_invalid_with_a_reason(db: TestDb) {
     s.shutdown().await;
 }
 
+/// The text of each span's inputs and outputs as the normaliser reads them from its stored
+/// attributes: every string (and number) leaf, so patterns match what a user reads, not JSON.
+fn span_texts(t: &StoredTrace) -> Vec<String> {
+    fn leaves(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::String(s) => out.push(s.clone()),
+            serde_json::Value::Number(n) => out.push(n.to_string()),
+            serde_json::Value::Bool(b) => out.push(b.to_string()),
+            serde_json::Value::Array(a) => a.iter().for_each(|x| leaves(x, out)),
+            serde_json::Value::Object(m) => m.values().for_each(|x| leaves(x, out)),
+            serde_json::Value::Null => {}
+        }
+    }
+    let mut out = Vec::new();
+    for span in &t.spans {
+        let facts = sightline::normalize::conventions::llm_facts(&span.payload.attributes);
+        for v in [facts.inputs, facts.outputs].iter().flatten() {
+            leaves(v, &mut out);
+        }
+    }
+    out
+}
+
+fn some_span_text(t: &StoredTrace, f: impl Fn(&str) -> bool) -> bool {
+    span_texts(t).iter().any(|s| f(s))
+}
+
+fn some_attribute(t: &StoredTrace, key: &str, f: impl Fn(&serde_json::Value) -> bool) -> bool {
+    has_span(t, |s| s.payload.attributes.get(key).is_some_and(&f))
+}
+
+/// `span.content`, `text` and `span.attributes.*` search the spans' own payloads: text only a
+/// child span holds, case, wildcards as data, numbers, combined with tags.
+async fn span_content_and_attributes_match_what_is_stored(db: TestDb) {
+    let s = TestServer::start(db).await;
+    let truth = ingest(&s).await;
+    let in_preview = |t: &StoredTrace, w: &str| {
+        [&t.record.request_preview, &t.record.response_preview]
+            .into_iter()
+            .flatten()
+            .any(|p| p.contains(w))
+    };
+    // The system prompt goes to the LLM span only: never in the root's request or response.
+    let prompt = "MangaAssist";
+    assert!(truth.iter().all(|t| !in_preview(t, prompt)));
+    let llm_text = |t: &StoredTrace| some_span_text(t, |x| x.contains(prompt));
+    check(
+        &s,
+        &truth,
+        &format!("span.content LIKE '%{prompt}%'"),
+        true,
+        llm_text,
+    )
+    .await;
+    check(
+        &s,
+        &truth,
+        &format!("text LIKE '%{prompt}%'"),
+        true,
+        llm_text,
+    )
+    .await;
+    // Case: LIKE is case-sensitive, ILIKE is not, on both databases.
+    check(
+        &s,
+        &truth,
+        "span.content LIKE '%mangaassist%'",
+        false,
+        |_| false,
+    )
+    .await;
+    check(
+        &s,
+        &truth,
+        "span.content ILIKE '%mangaassist%'",
+        true,
+        llm_text,
+    )
+    .await;
+    check(&s, &truth, "text ILIKE '%MANGAASSIST%'", true, llm_text).await;
+    check(
+        &s,
+        &truth,
+        "span.content RLIKE 'Manga[A]ssist'",
+        true,
+        llm_text,
+    )
+    .await;
+    check(
+        &s,
+        &truth,
+        &format!("NOT span.content LIKE '%{prompt}%'"),
+        true,
+        |t| !llm_text(t),
+    )
+    .await;
+
+    // Wildcards and quotes in values are data: `\%` and `\_` are literal, `''` is a quote.
+    check(&s, &truth, r"span.content LIKE '%\\% off%'", true, |t| {
+        some_span_text(t, |x| x.contains("% off"))
+    })
+    .await;
+    check(
+        &s,
+        &truth,
+        r"span.content LIKE '%order\\_status%'",
+        true,
+        |t| some_span_text(t, |x| x.contains("order_status")),
+    )
+    .await;
+    // An unescaped `_` still matches any one character; an escaped `%` only itself.
+    check(
+        &s,
+        &truth,
+        r"span.content LIKE '%order\\_st_tus%'",
+        true,
+        |t| some_span_text(t, |x| x.contains("order_status")),
+    )
+    .await;
+    check(
+        &s,
+        &truth,
+        r"span.content LIKE '%order\\%status%'",
+        false,
+        |_| false,
+    )
+    .await;
+    check(&s, &truth, "text LIKE '%customer''s taste%'", true, |t| {
+        some_span_text(t, |x| x.contains("customer's taste")) || in_preview(t, "customer's taste")
+    })
+    .await;
+    check(
+        &s,
+        &truth,
+        "span.content LIKE '%'' OR 1=1 --%'",
+        false,
+        |_| false,
+    )
+    .await;
+
+    // Attributes: text equality and patterns, dotted keys, numbers, absence.
+    let path = |v: &str| {
+        let v = v.to_string();
+        move |t: &StoredTrace| some_attribute(t, "classification_path", |x| x.as_str() == Some(&v))
+    };
+    check(
+        &s,
+        &truth,
+        "span.attributes.classification_path = 'llm_fallback'",
+        false,
+        path("llm_fallback"),
+    )
+    .await;
+    check(
+        &s,
+        &truth,
+        "attributes.classification_path = 'embedding_knn'",
+        true,
+        path("embedding_knn"),
+    )
+    .await;
+    check(
+        &s,
+        &truth,
+        "span.attributes.classification_path LIKE 'rule%'",
+        false,
+        path("rule_based"),
+    )
+    .await;
+    check(
+        &s,
+        &truth,
+        "span.attributes.classification_path LIKE 'RULE%'",
+        false,
+        |_| false,
+    )
+    .await;
+    check(
+        &s,
+        &truth,
+        "span.attributes.classification_path ILIKE 'RULE%'",
+        false,
+        path("rule_based"),
+    )
+    .await;
+    // Every demo trace loads its context from DynamoDB: all match, and `!=` none.
+    check(
+        &s,
+        &truth,
+        "span.attributes.`db.system` = 'dynamodb'",
+        false,
+        |t| some_attribute(t, "db.system", |x| x.as_str() == Some("dynamodb")),
+    )
+    .await;
+    check(
+        &s,
+        &truth,
+        "span.attributes.`db.system` != 'dynamodb'",
+        false,
+        |t| {
+            some_attribute(t, "db.system", |x| {
+                x.as_str().is_some_and(|v| v != "dynamodb")
+            })
+        },
+    )
+    .await;
+    check(
+        &s,
+        &truth,
+        "span.attributes.guardrail.score > 0.5",
+        true,
+        |t| {
+            some_attribute(t, "guardrail.score", |x| {
+                x.as_f64().is_some_and(|f| f > 0.5)
+            })
+        },
+    )
+    .await;
+    check(
+        &s,
+        &truth,
+        "span.attributes.guardrail.score <= 0.5",
+        false,
+        |t| {
+            some_attribute(t, "guardrail.score", |x| {
+                x.as_f64().is_some_and(|f| f <= 0.5)
+            })
+        },
+    )
+    .await;
+    let has_path = |t: &StoredTrace| {
+        has_span(t, |s| {
+            s.payload.attributes.contains_key("classification_path")
+        })
+    };
+    check(
+        &s,
+        &truth,
+        "span.attributes.classification_path IS NULL",
+        false,
+        |t| !has_path(t),
+    )
+    .await;
+    check(
+        &s,
+        &truth,
+        "span.attributes.classification_path IS NOT NULL",
+        false,
+        has_path,
+    )
+    .await;
+    check(
+        &s,
+        &truth,
+        "span.attributes.no_such_key IS NULL",
+        false,
+        |_| true,
+    )
+    .await;
+    // The input and output attributes are searched as content, not as attributes.
+    check(
+        &s,
+        &truth,
+        "span.attributes.`input.value` IS NOT NULL",
+        false,
+        |_| false,
+    )
+    .await;
+
+    // Combined with a tag filter.
+    check(
+        &s,
+        &truth,
+        &format!("tags.intent = 'recommendation' AND span.content LIKE '%{prompt}%'"),
+        true,
+        |t| tag(t, "intent") == Some("recommendation") && llm_text(t),
+    )
+    .await;
+    s.shutdown().await;
+}
+
+/// A trace deleted through MLflow's API takes its span text with it: a new trace that reuses
+/// its row id must not inherit it.
+async fn deleted_traces_leave_no_span_text(db: TestDb) {
+    let s = TestServer::start(db).await;
+    let truth = ingest(&s).await;
+    let all: Vec<_> = truth.iter().map(|t| t.record.trace_id).collect();
+    let n = s
+        .backend
+        .delete_traces(0, &sightline::store::TraceDeletion::Ids(all))
+        .await
+        .unwrap();
+    assert_eq!(n, truth.len());
+    s.ingest_demo(
+        &Workload::new(44).traces(3, BASE_NS, SEC),
+        &resource("search-test"),
+    )
+    .await;
+    let fresh = Workload::new(44).traces(3, BASE_NS, SEC);
+    let want: BTreeSet<String> = fresh.iter().map(|t| hex::encode(t.trace_id)).collect();
+    assert_eq!(ids(&s, "").await, want);
+    // A word the first deleted traces (the row ids SQLite hands out again) held and the new
+    // traces do not: finding it would mean deleted text came back under a new trace.
+    let mut kept = Vec::new();
+    for t in &fresh {
+        kept.push(s.backend.get_trace(&t.trace_id).await.unwrap().unwrap());
+    }
+    let new_text = kept
+        .iter()
+        .flat_map(span_texts)
+        .collect::<Vec<_>>()
+        .join("\n");
+    let gone = truth[..3]
+        .iter()
+        .flat_map(span_texts)
+        .flat_map(|x| {
+            x.split(|c: char| !c.is_ascii_alphabetic())
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .find(|w| w.len() >= 5 && !new_text.contains(w.as_str()))
+        .expect("the deleted traces had words the new ones lack");
+    check(
+        &s,
+        &kept,
+        &format!("span.content LIKE '%{gone}%'"),
+        false,
+        |_| false,
+    )
+    .await;
+    check(&s, &kept, "span.content LIKE '%'", false, |t| {
+        !span_texts(t).is_empty()
+    })
+    .await;
+    s.shutdown().await;
+}
+
 both_backends!(
+    span_content_and_attributes_match_what_is_stored,
+    deleted_traces_leave_no_span_text,
     filters_match_what_is_stored,
     pages_cover_every_match_once,
     bad_searches_are_invalid_with_a_reason,

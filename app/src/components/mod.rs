@@ -1,5 +1,7 @@
 //! Reusable view pieces.
 
+pub mod filter_draft;
+pub mod overview;
 pub mod span_detail;
 pub mod stat;
 pub mod status;

@@ -92,17 +92,6 @@ pub fn Waterfall(
         }
         _ => false,
     };
-    // Effects run in the browser only: measure once laid out and whenever the window resizes.
-    Effect::new(move |_| {
-        if scroller.get().is_some() {
-            measure_when_laid_out(measure, 120);
-        }
-        let handle = window_event_listener(leptos::ev::resize, move |_| {
-            measure();
-        });
-        on_cleanup(move || handle.remove());
-    });
-
     let toggle = move |node: usize| {
         let closing = collapsed.with_untracked(|c| !c.contains(&node));
         collapsed.update(|c| {
@@ -135,6 +124,27 @@ pub fn Waterfall(
             scroll_top.set(top);
         }
     };
+
+    // Effects run in the browser only: measure once laid out (then scroll a span selected
+    // by the URL into view) and whenever the window resizes.
+    Effect::new(move |_| {
+        if scroller.get().is_some() {
+            measure_when_laid_out(
+                move || {
+                    let laid_out = measure();
+                    if let (true, Some(node)) = (laid_out, selected.get_untracked()) {
+                        reveal(node);
+                    }
+                    laid_out
+                },
+                120,
+            );
+        }
+        let handle = window_event_listener(leptos::ev::resize, move |_| {
+            measure();
+        });
+        on_cleanup(move || handle.remove());
+    });
 
     let on_key = move |ev: leptos::ev::KeyboardEvent| {
         let key = match ev.key().as_str() {

@@ -3,7 +3,8 @@
 //! payload is fetched on its own.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use leptos_router::NavigateOptions;
 
 use crate::api::trace::{get_span, get_trace_tree};
 use crate::components::span_detail::SpanDetailView;
@@ -87,12 +88,42 @@ fn TraceView(tree: TraceTree) -> impl IntoView {
         spans,
     } = tree;
     let layout = SpanTree::build(&spans);
-    let first = layout.order.first().copied();
+    // `?span=<id>` selects a span (links from alerts and the overview point at the culprit);
+    // otherwise the root.
+    let wanted = use_query_map().with_untracked(|q| q.get("span"));
+    let first = wanted
+        .and_then(|id| {
+            spans
+                .iter()
+                .position(|s| s.span_id.eq_ignore_ascii_case(&id))
+        })
+        .or_else(|| layout.order.first().copied());
     let critical = layout.critical.iter().filter(|c| **c).count();
     let layout = StoredValue::new(layout);
     let spans = StoredValue::new(spans);
     let selected = RwSignal::new(first);
     let trace_id = summary.trace_id.clone();
+    // The URL follows the selection (replacing the history entry: arrows keys would
+    // otherwise fill the back button), so a copied link opens the same span.
+    let navigate = use_navigate();
+    let url_trace = summary.trace_id.clone();
+    Effect::new(move |prev: Option<Option<usize>>| {
+        let now = selected.get();
+        if prev.is_some_and(|p| p != now) {
+            if let Some(i) = now {
+                let span_id = spans.with_value(|s| s[i].span_id.clone());
+                navigate(
+                    &format!("/traces/{url_trace}?span={span_id}"),
+                    NavigateOptions {
+                        replace: true,
+                        scroll: false,
+                        ..Default::default()
+                    },
+                );
+            }
+        }
+        now
+    });
     let detail = Resource::new(
         move || {
             selected

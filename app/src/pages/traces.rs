@@ -10,15 +10,13 @@ use leptos_router::params::ParamsMap;
 use leptos_router::NavigateOptions;
 
 use crate::api::traces::list_traces;
+use crate::components::filter_draft::FilterDraft;
 use crate::components::status::StatusBadge;
 use crate::format;
 use crate::types::{TraceListQuery, TracePage, TraceSort, TraceSummary};
 
 /// Rows per page.
 const PAGE_SIZE: u32 = 50;
-
-/// How long typing must pause before a valid filter is applied.
-const TYPING_PAUSE: std::time::Duration = std::time::Duration::from_millis(450);
 
 /// The time-range menu: how far back from now the list reaches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -143,7 +141,7 @@ impl ListView {
 
 /// Wall-clock ms: the browser's clock once hydrated, the server's during SSR (`SystemTime`
 /// panics on wasm32-unknown-unknown).
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     #[cfg(target_arch = "wasm32")]
     {
         leptos::web_sys::js_sys::Date::now() as i64
@@ -230,39 +228,19 @@ pub fn TracesPage() -> impl IntoView {
 #[component]
 fn SearchBar(view: Memo<ListView>, go: Callback<ListView>) -> impl IntoView {
     let url_filter = Memo::new(move |_| view.with(|v| v.filter.clone()));
-    let draft = RwSignal::new(url_filter.get_untracked());
-    // Back/forward (or a link) changed the URL's filter: show it.
-    Effect::new(move |_| draft.set(url_filter.get()));
-    let error = Memo::new(move |_| draft.with(|d| crate::filter::parse(d).err()));
-    let pending = StoredValue::new(None::<TimeoutHandle>);
-
-    let apply = move |text: String| {
-        if let Some(h) = pending.get_value() {
-            h.clear();
-        }
-        pending.set_value(None);
-        if crate::filter::parse(&text).is_err() || text == url_filter.get_untracked() {
-            return;
-        }
-        go.run(ListView {
-            filter: text,
-            cursor: None,
-            ..view.get_untracked()
-        });
-    };
-    let on_input = move |ev| {
-        let text = event_target_value(&ev);
-        draft.set(text.clone());
-        if let Some(h) = pending.get_value() {
-            h.clear();
-        }
-        let handle = set_timeout_with_handle(move || apply(text), TYPING_PAUSE);
-        pending.set_value(handle.ok());
-    };
-    let on_submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        apply(draft.get_untracked());
-    };
+    let filter = FilterDraft::new(
+        url_filter,
+        Callback::new(move |text| {
+            go.run(ListView {
+                filter: text,
+                cursor: None,
+                ..view.get_untracked()
+            })
+        }),
+    );
+    let (draft, error) = (filter.draft, filter.error);
+    let on_input = move |ev| filter.on_input(ev);
+    let on_submit = move |ev| filter.on_submit(ev);
     let on_range = move |ev| {
         let range = TimeRange::parse(&event_target_value(&ev)).unwrap_or_default();
         go.run(ListView {

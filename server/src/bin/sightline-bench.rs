@@ -21,6 +21,11 @@
 //!    The exit status is non-zero when any span was lost or a request finally failed.
 //!
 //! Run it with `scripts/bench.sh` (builds both binaries in release first).
+//!
+//! `--queries 100000,1000000` runs the query benchmark of the trace explorer instead
+//! (`query_bench`): load that many traces, time the explorer's pages, p50/p95/max.
+
+mod query_bench;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -117,6 +122,16 @@ struct Args {
     /// Also print the results as one JSON line.
     #[arg(long)]
     json: bool,
+
+    /// Run the query benchmark instead: load each of these trace counts (comma-separated,
+    /// e.g. 100000,1000000) into a fresh database through the store's write path and time
+    /// the trace explorer's pages. Honours --postgres, --no-sqlite, --seed and --keep.
+    #[arg(long, value_name = "TRACES")]
+    queries: Option<String>,
+
+    /// Timed runs of each query kind in the query benchmark (each stops after 20 s).
+    #[arg(long, default_value_t = 200)]
+    query_runs: usize,
 }
 
 /// The pre-encoded workload.
@@ -1051,6 +1066,9 @@ fn print_send_row(label: &str, s: &SendResult) {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Some(sizes) = &args.queries {
+        return query_bench::run(&args, sizes).await;
+    }
     if args.traces == 0 || args.batch == 0 || args.concurrency == 0 || args.repeat == 0 {
         bail!("--traces, --batch, --concurrency and --repeat must be at least 1");
     }

@@ -117,7 +117,33 @@ pub fn llm_facts(attrs: &Attributes) -> LlmFacts {
         outputs: payload(attrs, Side::Output),
         session_id: first_text(attrs, &SESSION_KEYS),
         user_id: first_text(attrs, &USER_KEYS),
+        guardrail_blocked: guardrail_blocked(attrs),
     }
+}
+
+/// Attributes whose true value says a guardrail blocked the answer (the demo pipeline and
+/// NeMo/Guardrails-AI style instrumentations), and ones whose false value says the same.
+pub const GUARDRAIL_BLOCKED_KEYS: [&str; 3] = [
+    "guardrail.blocked",
+    "guardrail.triggered",
+    "guardrails.blocked",
+];
+pub const GUARDRAIL_PASSED_KEYS: [&str; 2] = ["guardrail.passed", "guardrails.passed"];
+
+/// Did this span's guardrail block? Booleans, or their text (`"true"`, `"False"`) as
+/// string-only conventions send them.
+pub fn guardrail_blocked(attrs: &Attributes) -> bool {
+    let flag = |key: &str| match attrs.get(key) {
+        Some(Value::Bool(b)) => Some(*b),
+        Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    };
+    GUARDRAIL_BLOCKED_KEYS.iter().any(|k| flag(k) == Some(true))
+        || GUARDRAIL_PASSED_KEYS.iter().any(|k| flag(k) == Some(false))
 }
 
 /// The first convention that names a kind wins, in MLflow's translator order with MLflow's own

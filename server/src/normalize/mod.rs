@@ -3,12 +3,14 @@
 //! from the model price table, and trace tags. Pure: no I/O, no async, no store.
 
 pub mod conventions;
+pub mod live_prices;
 pub mod pricing;
 mod tags;
 
 use std::collections::BTreeMap;
 
 use crate::model::{Attributes, RawSpan, Span};
+pub use live_prices::LivePrices;
 pub use pricing::PriceTable;
 
 /// Derives the LLM facts of `raw` and prices it with `prices`. Also strips MLflow's double

@@ -3,7 +3,9 @@
 //! `Contract` impl, whose methods each delegate to one of them.
 
 mod detail;
+mod overview;
 pub mod plan;
+mod prices;
 pub(crate) mod search;
 mod sessions;
 
@@ -18,11 +20,25 @@ use crate::store::{self, Backend, TraceRecord};
 
 pub struct Query {
     backend: Arc<dyn Backend>,
+    prices: prices::PriceEditing,
+    /// The rollup dimensions the writer keeps: what a dashboard scope may name.
+    rollups: crate::rollup::RollupConfig,
 }
 
 impl Query {
+    /// A `Query` whose price edits reach no ingest until [`Query::sharing_prices`].
     pub fn new(backend: Arc<dyn Backend>) -> Query {
-        Query { backend }
+        Query {
+            backend,
+            prices: prices::PriceEditing::default(),
+            rollups: crate::rollup::RollupConfig::default(),
+        }
+    }
+
+    /// Scopes dashboards by the tag dimensions the writer was configured with.
+    pub fn with_rollups(mut self, rollups: crate::rollup::RollupConfig) -> Query {
+        self.rollups = rollups;
+        self
     }
 }
 
@@ -94,5 +110,25 @@ impl Contract for Query {
 
     async fn get_session(&self, session_id: String) -> Result<app::types::SessionDetail, AppError> {
         sessions::get_session(&self.backend, session_id).await
+    }
+
+    async fn overview(
+        &self,
+        query: app::types::OverviewQuery,
+        scope: Option<Expr>,
+    ) -> Result<app::types::Overview, AppError> {
+        overview::overview(&self.backend, &self.rollups, query, scope).await
+    }
+
+    async fn list_prices(&self, model_filter: String) -> Result<app::types::PriceList, AppError> {
+        prices::list_prices(&self.backend, model_filter).await
+    }
+
+    async fn save_price(&self, price: app::types::PriceRow) -> Result<(), AppError> {
+        prices::save_price(&self.backend, &self.prices, price).await
+    }
+
+    async fn delete_price(&self, model: String, effective_from_ms: i64) -> Result<(), AppError> {
+        prices::delete_price(&self.backend, &self.prices, model, effective_from_ms).await
     }
 }

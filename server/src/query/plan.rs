@@ -13,9 +13,13 @@
 //!   none of them x"; to exclude spans use `NOT span.name = 'x'`.
 //! - Tags and metadata: `tags.k != 'v'` needs the tag to exist; `tags.k IS NULL` is "no tag k".
 //! - `NOT` is the complement: rows where the inner condition is unknown (NULL) are kept.
-//! - `text` searches the root request and response previews (the first few hundred characters
-//!   of each, as the list shows them). Span payloads are stored compressed and cannot be
-//!   searched yet; nor can span attributes or assessments: those are refused with a message.
+//! - `text` matches a trace when its root request or response preview does, or when some
+//!   span's inputs/outputs text does; `span.content` is the spans' text alone. That text is
+//!   the first 8 KiB of each span's inputs and outputs (`store::span_text`).
+//! - `span.attributes.<k>` (also `attributes.<k>`): some span has attribute `k` whose value
+//!   passes. A number on the right compares numerically with attributes that hold numbers
+//!   (`span.attributes.temperature > 0.5`); a string compares with the value's text. String
+//!   values are searchable up to their first 1 KiB. Assessments are refused with a message.
 //! - LIKE is case-sensitive and ILIKE is not, on both databases; `\` escapes `%`, `_` and `\`.
 //! - RLIKE patterns must compile with Rust's `regex` syntax. SQLite runs them with that crate;
 //!   PostgreSQL with its own POSIX engine, which agrees on the common syntax.
@@ -78,8 +82,8 @@ type Result<T, E = PlanError> = std::result::Result<T, E>;
 /// Plans one page of a trace search.
 ///
 /// # Errors
-/// [`PlanError`] for: fields that cannot be searched yet (`span.content`, `span.attributes.*`,
-/// `feedback.*`, `expectation.*`, `run_id`); values that cannot match (a trace id that is not
+/// [`PlanError`] for: fields that cannot be searched yet (`feedback.*`, `expectation.*`,
+/// `run_id`); an order comparison of a span attribute with a string; values that cannot match (a trace id that is not
 /// 32 hex digits, a non-numeric experiment id, an RLIKE pattern that does not compile, times
 /// out of range); a cursor from another sort order or not made by us; `from_ms` after `to_ms`.
 pub fn plan_search(filter: Option<&Expr>, query: &TraceListQuery) -> Result<SearchPlan> {
@@ -213,11 +217,7 @@ fn comparison(c: &Comparison) -> Result<Cond> {
             test: text_test(op, value)?,
         })),
         Field::Span(s) => span_comparison(*s, op, value),
-        Field::SpanAttribute(key) => Err(PlanError::filter(format!(
-            "{field} cannot be searched yet: span attributes are stored compressed. Search \
-             trace tags (tags.{key}) or span.name, span.type, span.status, span.model and \
-             span.duration instead"
-        ))),
+        Field::SpanAttribute(key) => span_attribute(field, key, op, value),
         Field::Feedback(_) | Field::Expectation(_) => Err(PlanError::filter(format!(
             "{field} cannot be searched yet: this server does not store assessments"
         ))),
@@ -246,7 +246,15 @@ fn trace_comparison(t: TraceField, op: Op, value: &Value) -> Result<Cond> {
                 "run_id cannot be searched yet: this server does not link traces to runs",
             ))
         }
-        F::Text => Cond::Pred(Pred::Preview(text_test(op, value)?)),
+        // Previews stay searched: a trace whose spans predate the span index, or whose
+        // preview came from MLflow's StartTraceV3, is still found by its request.
+        F::Text => {
+            let test = text_test(op, value)?;
+            Cond::Or(vec![
+                Cond::Pred(Pred::Preview(test.clone())),
+                Cond::Pred(Pred::SpanContent(test)),
+            ])
+        }
         F::Model => model_cond(op, value)?,
         F::Session => trace(TraceCol::SessionId, text_test(op, value)?),
         F::User => trace(TraceCol::UserId, text_test(op, value)?),
@@ -291,13 +299,29 @@ fn span_comparison(s: SpanField, op: Op, value: &Value) -> Result<Cond> {
         SpanField::Status => span(SpanCol::Status, map_test(op, value, span_status)?),
         SpanField::Model => span(SpanCol::Model, text_test(op, value)?),
         SpanField::Duration => span(SpanCol::DurationNs, ms_test(op, value)?),
-        SpanField::Content => {
-            return Err(PlanError::filter(
-                "span.content cannot be searched yet: span inputs and outputs are stored \
-                 compressed. Use text LIKE '%…%' to search each trace's request and response",
-            ))
-        }
+        SpanField::Content => Cond::Pred(Pred::SpanContent(text_test(op, value)?)),
     })
+}
+
+/// `span.attributes.<key>`: numbers compare as numbers, everything else as text.
+fn span_attribute(field: &Field, key: &str, op: Op, value: &Value) -> Result<Cond> {
+    let key = key.to_string();
+    let numeric = matches!(value, Value::Int(_) | Value::Float(_));
+    if numeric && cmp_op(op).is_some() {
+        return Ok(Cond::Pred(Pred::SpanAttributeNumber {
+            key,
+            test: number_test(op, value)?,
+        }));
+    }
+    if matches!(op, Op::Lt | Op::Le | Op::Gt | Op::Ge) {
+        return Err(PlanError::filter(format!(
+            "{field} {op} needs a number on the right, got {value}"
+        )));
+    }
+    Ok(Cond::Pred(Pred::SpanAttribute {
+        key,
+        test: text_test(op, value)?,
+    }))
 }
 
 fn str_of(v: &Value) -> Result<String> {
@@ -673,15 +697,59 @@ mod tests {
     }
 
     #[test]
-    fn text_searches_the_previews_and_patterns_are_kept_verbatim() {
+    fn text_searches_previews_and_span_content_and_patterns_are_kept_verbatim() {
+        let both = |t: Test| {
+            Cond::Or(vec![
+                Cond::Pred(Pred::Preview(t.clone())),
+                Cond::Pred(Pred::SpanContent(t)),
+            ])
+        };
         assert_eq!(
             filter(r"text LIKE '%50\\%%'"),
-            Cond::Pred(Pred::Preview(Test::Like(r"%50\%%".into())))
+            both(Test::Like(r"%50\%%".into()))
         );
         assert_eq!(
             filter("text RLIKE 'one (piece|punch)'"),
-            Cond::Pred(Pred::Preview(Test::Regex("one (piece|punch)".into())))
+            both(Test::Regex("one (piece|punch)".into()))
         );
+        assert_eq!(
+            filter("span.content ILIKE '%Refund%'"),
+            Cond::Pred(Pred::SpanContent(Test::ILike("%Refund%".into())))
+        );
+    }
+
+    #[test]
+    fn span_attributes_compare_numbers_as_numbers_and_the_rest_as_text() {
+        assert_eq!(
+            filter("span.attributes.temperature > 0.5"),
+            Cond::Pred(Pred::SpanAttributeNumber {
+                key: "temperature".into(),
+                test: Test::Cmp(CmpOp::Gt, Bind::Float(0.5))
+            })
+        );
+        assert_eq!(
+            filter("attributes.`db.system` = 'pgvector'"),
+            Cond::Pred(Pred::SpanAttribute {
+                key: "db.system".into(),
+                test: Test::Cmp(CmpOp::Eq, text("pgvector"))
+            })
+        );
+        assert_eq!(
+            filter("span.attributes.k LIKE 'a%'"),
+            Cond::Pred(Pred::SpanAttribute {
+                key: "k".into(),
+                test: Test::Like("a%".into())
+            })
+        );
+        assert_eq!(
+            filter("span.attributes.k IS NULL"),
+            Cond::Pred(Pred::SpanAttribute {
+                key: "k".into(),
+                test: Test::IsNull
+            })
+        );
+        let e = err("span.attributes.k > 'b'");
+        assert!(e.message.contains("needs a number"), "{e}");
     }
 
     #[test]
@@ -703,18 +771,6 @@ mod tests {
     #[test]
     fn what_cannot_be_searched_yet_is_refused_with_a_reason() {
         for (f, words) in [
-            (
-                "span.content LIKE '%x%'",
-                "span.content cannot be searched yet",
-            ),
-            (
-                "span.attributes.temperature > 0.5",
-                "span attributes are stored compressed",
-            ),
-            (
-                "attributes.gen_ai.system = 'openai'",
-                "cannot be searched yet",
-            ),
             ("feedback.relevance = 'yes'", "does not store assessments"),
             ("expectation.answer = 'x'", "does not store assessments"),
             ("run_id = 'abc'", "run_id cannot be searched yet"),

@@ -331,8 +331,9 @@ pub fn trace_json(t: &StoredTrace) -> Value {
 // Handlers
 // ---------------------------------------------------------------------------------------------
 
-/// The one experiment a SearchTracesV3 request names (`locations` or `experiment_ids`).
-fn search_experiment(req: &Value) -> MlResult<Option<String>> {
+/// The experiments a SearchTracesV3 request names (`locations` or `experiment_ids`), sorted
+/// and distinct; empty means every experiment.
+fn search_experiments(req: &Value) -> MlResult<Vec<String>> {
     let mut ids: Vec<String> = Vec::new();
     if let Some(locs) = req.get("locations").and_then(Value::as_array) {
         for l in locs {
@@ -360,14 +361,33 @@ fn search_experiment(req: &Value) -> MlResult<Option<String>> {
     }
     ids.sort();
     ids.dedup();
-    match ids.len() {
-        0 => Ok(None),
-        1 => Ok(ids.pop()),
-        _ => Err(MlflowError::invalid(format!(
-            "Searching several experiments at once ({}) is not supported; search one experiment per request",
-            ids.join(", ")
-        ))),
+    Ok(ids)
+}
+
+/// Several experiments search as one filter, `experiment_id IN (…)` ANDed with the client's;
+/// one experiment is the query's own (indexed) experiment scope.
+fn scope_to_experiments(
+    mut ids: Vec<String>,
+    filter: Option<app::filter::Expr>,
+) -> (Option<String>, Option<app::filter::Expr>) {
+    use app::filter::{Comparison, Expr, Field, Op, TraceField, Value as V};
+    if ids.len() <= 1 {
+        return (ids.pop(), filter);
     }
+    let within = Expr::Cmp(Comparison {
+        field: Field::Trace(TraceField::Experiment),
+        op: Op::In,
+        value: V::List(ids.into_iter().map(V::Str).collect()),
+    });
+    let filter = match filter {
+        None => within,
+        Some(Expr::And(mut v)) => {
+            v.push(within);
+            Expr::And(v)
+        }
+        Some(other) => Expr::And(vec![other, within]),
+    };
+    (None, Some(filter))
 }
 
 /// MLflow `order_by` items this server can sort by: start time and duration.
@@ -424,7 +444,7 @@ fn search_order(req: &Value) -> MlResult<TraceSort> {
 /// `POST /api/3.0/mlflow/traces/search` (SearchTracesV3).
 pub async fn search_traces(State(ingest): State<Arc<Ingest>>, body: Bytes) -> MlResult {
     let req = parse_json(&body)?;
-    let experiment_id = search_experiment(&req)?;
+    let experiments = search_experiments(&req)?;
     let max_results = match req.get("max_results").or_else(|| req.get("maxResults")) {
         None | Some(Value::Null) => DEFAULT_SEARCH_RESULTS,
         Some(v) => text_of(v)
@@ -448,6 +468,7 @@ pub async fn search_traces(State(ingest): State<Arc<Ingest>>, body: Bytes) -> Ml
         .to_string();
     let filter = app::filter::parse(&filter_text)
         .map_err(|e| MlflowError::invalid(format!("Invalid filter string {filter_text:?}: {e}")))?;
+    let (experiment_id, filter) = scope_to_experiments(experiments, filter);
     let sort = search_order(&req)?;
     let cursor = req
         .get("page_token")

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 use crate::model::{ResourceGroup, TraceId, TraceInfo, TracePatch};
-use crate::normalize::{self, PriceTable};
+use crate::normalize::{self, LivePrices, PriceTable};
 use crate::store::writer::{SubmitError, WriterHandle};
 use crate::store::{Backend, PreparedBatch, SpanRow};
 
@@ -103,7 +103,8 @@ pub struct IngestReport {
 pub struct Ingest {
     pub writer: WriterHandle,
     pub backend: Arc<dyn Backend>,
-    pub prices: RwLock<Arc<PriceTable>>,
+    /// Shared with the prices page, which swaps in a new table after an edit.
+    pub prices: LivePrices,
     pub limits: Limits,
     pub api_keys: ApiKeys,
     known_experiments: RwLock<HashSet<i64>>,
@@ -113,24 +114,17 @@ impl Ingest {
     pub fn new(
         writer: WriterHandle,
         backend: Arc<dyn Backend>,
-        prices: PriceTable,
+        prices: LivePrices,
         limits: Limits,
         api_keys: ApiKeys,
     ) -> Ingest {
         Ingest {
             writer,
             backend,
-            prices: RwLock::new(Arc::new(prices)),
+            prices,
             limits,
             api_keys,
             known_experiments: RwLock::new(HashSet::from([0])),
-        }
-    }
-
-    fn prices(&self) -> Arc<PriceTable> {
-        match self.prices.read() {
-            Ok(p) => p.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
 
@@ -167,7 +161,8 @@ impl Ingest {
         groups: Vec<ResourceGroup>,
         rejected: Vec<String>,
     ) -> Result<IngestReport, Error> {
-        let prices = self.prices();
+        // One snapshot per request: every span of it is priced from the same table.
+        let prices = self.prices.current();
         let span_total: usize = groups.iter().map(|g| g.spans.len()).sum();
         let build = move || prepare(experiment_id, groups, &prices);
         // Compression and attribute parsing are CPU work: keep big requests off the runtime.

@@ -75,6 +75,12 @@ fn apply_span(rec: &mut TraceRecord, s: &SpanRow) {
     if s.status == StatusCode::Error {
         rec.error_count += 1;
     }
+    if s.kind == SpanKind::Guardrail {
+        rec.guardrail_count += 1;
+    }
+    if s.flags & crate::rollup::FLAG_BLOCKED != 0 {
+        rec.blocked_count += 1;
+    }
     if !is_aggregator(s.kind) {
         rec.input_tokens += s.input_tokens.unwrap_or(0);
         rec.output_tokens += s.output_tokens.unwrap_or(0);
@@ -182,29 +188,7 @@ mod tests {
     const T: TraceId = [7; 16];
 
     fn span(id: u8, parent: Option<u8>, start: i64, end: i64) -> SpanRow {
-        SpanRow {
-            trace_id: T,
-            span_id: [id; 8],
-            parent_span_id: parent.map(|p| [p; 8]),
-            name: format!("s{id}"),
-            kind: SpanKind::Unknown,
-            start_ns: start,
-            end_ns: end,
-            status: StatusCode::Ok,
-            status_message: String::new(),
-            model: None,
-            provider: None,
-            input_tokens: None,
-            output_tokens: None,
-            cached_tokens: None,
-            cost_input: None,
-            cost_output: None,
-            payload: Vec::new(),
-            session_id: None,
-            user_id: None,
-            request_preview: None,
-            response_preview: None,
-        }
+        SpanRow::bare(T, id, parent, &format!("s{id}"), start, end)
     }
 
     fn all(b: &PreparedBatch) -> HashSet<(TraceId, SpanId)> {

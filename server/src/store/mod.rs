@@ -6,9 +6,11 @@ pub mod merge;
 pub mod payload;
 pub(crate) mod portable;
 pub mod postgres;
+pub(crate) mod rollup_sql;
 pub mod search;
 pub(crate) mod search_sql;
 pub mod sessions;
+pub mod span_text;
 pub mod sqlite;
 pub mod writer;
 
@@ -92,6 +94,12 @@ pub struct TraceRecord {
     pub metadata: BTreeMap<String, String>,
     /// StartTraceV3 arrived: its trace-level fields win over ones derived from spans.
     pub info_finalized: bool,
+    /// Guardrail spans, and the ones among them that blocked (rollups: block rate).
+    pub guardrail_count: i64,
+    pub blocked_count: i64,
+    /// The dimensions the trace was rolled up under (JSON of `rollup::TraceDims`); `None`
+    /// until its root span arrives (or the sweep gives up waiting for it).
+    pub rollup_dims: Option<String>,
 }
 
 impl TraceRecord {
@@ -119,6 +127,9 @@ impl TraceRecord {
             client_request_id: None,
             metadata: BTreeMap::new(),
             info_finalized: false,
+            guardrail_count: 0,
+            blocked_count: 0,
+            rollup_dims: None,
         }
     }
 
@@ -220,6 +231,12 @@ pub trait Backend: Send + Sync + 'static {
     async fn load_prices(&self) -> Result<Vec<ModelPrice>>;
     /// Inserts the seed list when the price table is empty; returns how many were inserted.
     async fn seed_prices(&self, prices: &[ModelPrice]) -> Result<usize>;
+    /// Stores one price row keyed by model and effective date: a row with the same key is
+    /// updated in place (provider and rates), otherwise a new row is added.
+    async fn upsert_price(&self, price: &ModelPrice) -> Result<()>;
+    /// Deletes the price row of `model` effective from `effective_from_ms`; false when there
+    /// is none.
+    async fn delete_price(&self, model: &str, effective_from_ms: i64) -> Result<bool>;
 
     async fn stats(&self) -> Result<StoreStats>;
     /// Is the database reachable (for /readyz)?
@@ -229,6 +246,26 @@ pub trait Backend: Send + Sync + 'static {
     async fn set_trace_tag(&self, trace_id: &TraceId, key: &str, value: &str) -> Result<bool>;
     /// Deletes one trace tag; false when the trace or the tag does not exist.
     async fn delete_trace_tag(&self, trace_id: &TraceId, key: &str) -> Result<bool>;
+    /// Every rollup series by id (one row per dimension combination: a small table).
+    async fn rollup_series(&self) -> Result<HashMap<i64, crate::rollup::SeriesKey>>;
+    /// Rollup cells at `resolution` seconds with `from_s <= bucket < to_s`, of `series`
+    /// (every series when `None`).
+    async fn rollup_cells(
+        &self,
+        resolution: i64,
+        from_s: i64,
+        to_s: i64,
+        series: Option<&[i64]>,
+    ) -> Result<Vec<crate::rollup::StoredCell>>;
+    /// Hours before this (epoch seconds) have hour rows.
+    async fn rollup_compacted_until(&self) -> Result<i64>;
+    /// Folds complete hours before `until_s` (at most `max_hours`) into hour rows; returns
+    /// how many hours it compacted.
+    async fn compact_rollups(&self, until_s: i64, max_hours: i64) -> Result<i64>;
+    /// Rolls up traces whose root never came and that started before `older_than_ns` (at
+    /// most `limit`); returns how many.
+    async fn sweep_rollups(&self, older_than_ns: i64, limit: i64) -> Result<usize>;
+
     /// Deletes traces of one experiment with their spans and tags, in one transaction;
     /// returns how many traces were deleted.
     async fn delete_traces(&self, experiment_id: i64, which: &TraceDeletion) -> Result<usize>;
@@ -248,10 +285,26 @@ pub enum TraceDeletion {
 
 /// Connects to `url`, applies migrations and seeds prices on an empty table.
 pub async fn connect(url: &str) -> Result<Arc<dyn Backend>> {
+    connect_with(url, crate::rollup::RollupConfig::default()).await
+}
+
+/// [`connect`] with the rollup dimensions to write.
+pub async fn connect_with(
+    url: &str,
+    rollups: crate::rollup::RollupConfig,
+) -> Result<Arc<dyn Backend>> {
     let backend: Arc<dyn Backend> = if url.starts_with("sqlite:") {
-        Arc::new(sqlite::SqliteBackend::connect(url).await?)
+        Arc::new(
+            sqlite::SqliteBackend::connect(url)
+                .await?
+                .with_rollups(rollups),
+        )
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Arc::new(postgres::PgBackend::connect(url).await?)
+        Arc::new(
+            postgres::PgBackend::connect(url)
+                .await?
+                .with_rollups(rollups),
+        )
     } else {
         return Err(Error::UnsupportedUrl(url.to_string()));
     };

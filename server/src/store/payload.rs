@@ -151,14 +151,55 @@ pub struct SpanRow {
     pub cost_output: Option<f64>,
     /// zstd-compressed JSON [`SpanPayload`].
     pub payload: Vec<u8>,
+    /// Bit set of facts rollups count ([`crate::rollup::FLAG_BLOCKED`]).
+    pub flags: i64,
     // Not columns: read by the trace merge.
     pub session_id: Option<String>,
     pub user_id: Option<String>,
     pub request_preview: Option<String>,
     pub response_preview: Option<String>,
+    /// What `span.content`, `text` and `span.attributes.*` search (`span_text.rs`).
+    pub search: super::span_text::SpanText,
 }
 
 impl SpanRow {
+    /// A plain OK span with no LLM facts and no payload, for tests of the merge and rollups.
+    #[cfg(test)]
+    pub(crate) fn bare(
+        trace_id: TraceId,
+        id: u8,
+        parent: Option<u8>,
+        name: &str,
+        start_ns: i64,
+        end_ns: i64,
+    ) -> SpanRow {
+        SpanRow {
+            trace_id,
+            span_id: [id; 8],
+            parent_span_id: parent.map(|p| [p; 8]),
+            name: name.into(),
+            kind: crate::model::SpanKind::Unknown,
+            start_ns,
+            end_ns,
+            status: StatusCode::Ok,
+            status_message: String::new(),
+            model: None,
+            provider: None,
+            input_tokens: None,
+            output_tokens: None,
+            cached_tokens: None,
+            cost_input: None,
+            cost_output: None,
+            payload: Vec::new(),
+            flags: 0,
+            session_id: None,
+            user_id: None,
+            request_preview: None,
+            response_preview: None,
+            search: Default::default(),
+        }
+    }
+
     pub fn cost(&self) -> Option<f64> {
         match (self.cost_input, self.cost_output) {
             (None, None) => None,
@@ -170,6 +211,11 @@ impl SpanRow {
     pub fn prepare(span: Span) -> SpanRow {
         let Span { raw, facts } = span;
         let is_root = raw.parent_span_id.is_none();
+        let search = super::span_text::SpanText::of(
+            facts.inputs.as_ref(),
+            facts.outputs.as_ref(),
+            &raw.attributes,
+        );
         let payload = SpanPayload {
             otel_kind: raw.otel_kind,
             attributes: raw.attributes,
@@ -196,6 +242,11 @@ impl SpanRow {
             cost_input: facts.cost.map(|c| c.input),
             cost_output: facts.cost.map(|c| c.output),
             payload: payload.encode(),
+            flags: if facts.guardrail_blocked {
+                crate::rollup::FLAG_BLOCKED
+            } else {
+                0
+            },
             session_id: facts.session_id,
             user_id: facts.user_id,
             request_preview: if is_root {
@@ -208,6 +259,7 @@ impl SpanRow {
             } else {
                 None
             },
+            search,
         }
     }
 }

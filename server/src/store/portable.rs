@@ -11,11 +11,11 @@ pub const ROWS_PER_STATEMENT: usize = 500;
 pub const TRACE_COLUMNS: &str = "trace_id, experiment_id, start_ns, end_ns, status, root_span_id, \
      name, service_name, session_id, user_id, models, input_tokens, output_tokens, cached_tokens, \
      cost, span_count, error_count, request_preview, response_preview, client_request_id, \
-     metadata, info_finalized";
+     metadata, info_finalized, guardrail_count, blocked_count, rollup_dims";
 
 pub const SPAN_COLUMNS: &str = "trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, \
      status, status_message, model, provider, input_tokens, output_tokens, cached_tokens, \
-     cost_input, cost_output, payload";
+     cost_input, cost_output, payload, flags";
 
 macro_rules! portable_sql {
     ($db:ty) => {
@@ -36,13 +36,41 @@ macro_rules! portable_sql {
         pub(crate) async fn write_batch_in(
             tx: &mut Tx<'_>,
             batch: &PreparedBatch,
+            rollups: &crate::rollup::RollupConfig,
         ) -> Result<WriteOutcome> {
+            use crate::rollup;
             let inserted = insert_spans(tx, batch).await?;
             let touched = crate::store::touched_traces(batch);
             let existing = load_traces(tx, &touched).await?;
-            let records = merge::merge_batch(existing, batch, &inserted);
+            let before: HashMap<TraceId, rollup::Before> =
+                existing.iter().map(|(id, r)| (*id, rollup::Before::of(r))).collect();
+            let mut records = merge::merge_batch(existing, batch, &inserted);
+            let tags = merge::batch_tags(batch);
+            // Traces whose root arrives now after spans of earlier batches: their rollup needs
+            // every stored span and tag, read back here (rare: most traces come whole).
+            let (_, prior) = rollup::rolling_now(&before, &records);
+            let (stored_tags, stored_spans) = if prior.is_empty() {
+                Default::default()
+            } else {
+                (
+                    rollup_sql_impl::load_tags(tx, &prior).await?,
+                    rollup_sql_impl::load_span_facts(tx, &prior).await?,
+                )
+            };
+            let cells = rollup::plan_batch(
+                &before,
+                &mut records,
+                batch,
+                &inserted,
+                &tags,
+                &stored_tags,
+                &stored_spans,
+                rollups,
+            );
             let rows = upsert_traces(tx, &records).await?;
-            upsert_tags(tx, &rows, &merge::batch_tags(batch)).await?;
+            upsert_tags(tx, &rows, &tags).await?;
+            rollup_sql_impl::apply(tx, cells).await?;
+            span_text_sql::index_new_spans(tx, batch, &inserted, &rows).await?;
             Ok(WriteOutcome { inserted_spans: inserted.len(), traces_touched: records.len() })
         }
 
@@ -71,7 +99,8 @@ macro_rules! portable_sql {
                         .push_bind(s.cached_tokens)
                         .push_bind(s.cost_input)
                         .push_bind(s.cost_output)
-                        .push_bind(&s.payload);
+                        .push_bind(&s.payload)
+                        .push_bind(s.flags);
                 });
                 qb.push(" ON CONFLICT (trace_id, span_id) DO NOTHING RETURNING trace_id, span_id");
                 for row in qb.build().fetch_all(&mut **tx).await? {
@@ -136,7 +165,10 @@ macro_rules! portable_sql {
                         .push_bind(&r.response_preview)
                         .push_bind(&r.client_request_id)
                         .push_bind(serde_json::to_string(&r.metadata).unwrap_or_else(|_| "{}".into()))
-                        .push_bind(r.info_finalized);
+                        .push_bind(r.info_finalized)
+                        .push_bind(r.guardrail_count)
+                        .push_bind(r.blocked_count)
+                        .push_bind(&r.rollup_dims);
                 });
                 // The merge already combined old and new values; the row is written whole.
                 qb.push(
@@ -151,7 +183,10 @@ macro_rules! portable_sql {
                      error_count = excluded.error_count, request_preview = excluded.request_preview, \
                      response_preview = excluded.response_preview, \
                      client_request_id = excluded.client_request_id, metadata = excluded.metadata, \
-                     info_finalized = excluded.info_finalized RETURNING id, trace_id",
+                     info_finalized = excluded.info_finalized, \
+                     guardrail_count = excluded.guardrail_count, \
+                     blocked_count = excluded.blocked_count, rollup_dims = excluded.rollup_dims \
+                     RETURNING id, trace_id",
                 );
                 for row in qb.build().fetch_all(&mut **tx).await? {
                     let t: Vec<u8> = row.try_get(1)?;
@@ -213,6 +248,9 @@ macro_rules! portable_sql {
                 metadata: serde_json::from_str(&metadata)
                     .map_err(|e| crate::store::Error::Corrupt(format!("traces.metadata: {e}")))?,
                 info_finalized: row.try_get("info_finalized")?,
+                guardrail_count: row.try_get("guardrail_count")?,
+                blocked_count: row.try_get("blocked_count")?,
+                rollup_dims: row.try_get("rollup_dims")?,
             })
         }
 
@@ -444,6 +482,44 @@ macro_rules! portable_sql {
             Ok(prices.len())
         }
 
+        pub(crate) async fn upsert_price_in(
+            pool: &sqlx::Pool<$db>,
+            p: &crate::model::ModelPrice,
+        ) -> Result<()> {
+            sqlx::query(
+                "INSERT INTO model_prices (model, provider, input_per_mtok, output_per_mtok, \
+                 cached_input_per_mtok, effective_from_ms) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (model, effective_from_ms) DO UPDATE SET \
+                 provider = excluded.provider, input_per_mtok = excluded.input_per_mtok, \
+                 output_per_mtok = excluded.output_per_mtok, \
+                 cached_input_per_mtok = excluded.cached_input_per_mtok",
+            )
+            .bind(&p.model)
+            .bind(&p.provider)
+            .bind(p.input_per_mtok)
+            .bind(p.output_per_mtok)
+            .bind(p.cached_input_per_mtok)
+            .bind(p.effective_from_ms)
+            .execute(pool)
+            .await?;
+            Ok(())
+        }
+
+        pub(crate) async fn delete_price_in(
+            pool: &sqlx::Pool<$db>,
+            model: &str,
+            effective_from_ms: i64,
+        ) -> Result<bool> {
+            let done = sqlx::query(
+                "DELETE FROM model_prices WHERE model = $1 AND effective_from_ms = $2",
+            )
+            .bind(model)
+            .bind(effective_from_ms)
+            .execute(pool)
+            .await?;
+            Ok(done.rows_affected() > 0)
+        }
+
         pub(crate) async fn stats_in(pool: &sqlx::Pool<$db>) -> Result<crate::store::StoreStats> {
             let traces: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM traces").fetch_one(pool).await?;
             let spans: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM spans").fetch_one(pool).await?;
@@ -639,7 +715,11 @@ macro_rules! portable_sql {
                 }
                 qb.push(")");
                 qb.build().execute(&mut *tx).await?;
-                for stmt in ["DELETE FROM trace_tags WHERE trace_row IN (", "DELETE FROM traces WHERE id IN ("] {
+                for stmt in [
+                    "DELETE FROM trace_tags WHERE trace_row IN (",
+                    "DELETE FROM span_search WHERE trace_row IN (",
+                    "DELETE FROM traces WHERE id IN (",
+                ] {
                     let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(stmt);
                     let mut sep = qb.separated(", ");
                     for (id, _) in chunk {

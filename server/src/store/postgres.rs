@@ -13,10 +13,14 @@ use crate::store::{Backend, StoreStats, StoredTrace, TraceQuery};
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
 crate::store::portable::portable_sql!(Postgres);
+crate::store::span_text::span_text_sql!(sqlx::Postgres);
 crate::store::search_sql::search_sql!(sqlx::Postgres, crate::store::search_sql::Dialect::Postgres);
+// Replicas sharing one database take turns merging rollup cells (read-merge-write of sketches).
+crate::store::rollup_sql::rollup_sql!(sqlx::Postgres, Some("SELECT pg_advisory_xact_lock(7431)"));
 
 pub struct PgBackend {
     pool: PgPool,
+    rollups: crate::rollup::RollupConfig,
 }
 
 impl PgBackend {
@@ -27,7 +31,15 @@ impl PgBackend {
             .connect(url)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(PgBackend { pool })
+        Ok(PgBackend {
+            pool,
+            rollups: Default::default(),
+        })
+    }
+
+    pub fn with_rollups(mut self, rollups: crate::rollup::RollupConfig) -> Self {
+        self.rollups = rollups;
+        self
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -41,9 +53,43 @@ impl Backend for PgBackend {
         "postgres"
     }
 
+    async fn rollup_series(
+        &self,
+    ) -> Result<std::collections::HashMap<i64, crate::rollup::SeriesKey>> {
+        rollup_sql_impl::all_series(&self.pool).await
+    }
+
+    async fn rollup_cells(
+        &self,
+        resolution: i64,
+        from_s: i64,
+        to_s: i64,
+        series: Option<&[i64]>,
+    ) -> Result<Vec<crate::rollup::StoredCell>> {
+        rollup_sql_impl::cells(&self.pool, resolution, from_s, to_s, series).await
+    }
+
+    async fn rollup_compacted_until(&self) -> Result<i64> {
+        rollup_sql_impl::compacted_until(&self.pool).await
+    }
+
+    async fn compact_rollups(&self, until_s: i64, max_hours: i64) -> Result<i64> {
+        let mut tx = self.pool.begin().await?;
+        let n = rollup_sql_impl::compact(&mut tx, until_s, max_hours).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    async fn sweep_rollups(&self, older_than_ns: i64, limit: i64) -> Result<usize> {
+        let mut tx = self.pool.begin().await?;
+        let n = rollup_sql_impl::sweep(&mut tx, older_than_ns, limit, &self.rollups).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
     async fn write_batch(&self, batch: &PreparedBatch) -> Result<WriteOutcome> {
         let mut tx = self.pool.begin().await?;
-        let outcome = write_batch_in(&mut tx, batch).await?;
+        let outcome = write_batch_in(&mut tx, batch, &self.rollups).await?;
         tx.commit().await?;
         Ok(outcome)
     }
@@ -123,6 +169,14 @@ impl Backend for PgBackend {
 
     async fn seed_prices(&self, prices: &[ModelPrice]) -> Result<usize> {
         seed_prices_in(&self.pool, prices).await
+    }
+
+    async fn upsert_price(&self, price: &ModelPrice) -> Result<()> {
+        upsert_price_in(&self.pool, price).await
+    }
+
+    async fn delete_price(&self, model: &str, effective_from_ms: i64) -> Result<bool> {
+        delete_price_in(&self.pool, model, effective_from_ms).await
     }
 
     async fn stats(&self) -> Result<StoreStats> {

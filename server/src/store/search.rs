@@ -82,6 +82,13 @@ pub enum Pred {
     Metadata { key: String, test: Test },
     /// Some span of the trace passes.
     Span { col: SpanCol, test: Test },
+    /// Some span's inputs and outputs text (`store::span_text`) passes.
+    SpanContent(Test),
+    /// Some span has the attribute `key` and its value, as text, passes; `IsNull` = no span
+    /// of the trace has it.
+    SpanAttribute { key: String, test: Test },
+    /// Some span has the attribute `key` holding a number that passes.
+    SpanAttributeNumber { key: String, test: Test },
 }
 
 /// Searchable trace columns. Which SQL each one is belongs to the renderer.

@@ -23,6 +23,9 @@
 //! EXISTS (SELECT 1 FROM json_each(traces.models) AS m WHERE m.value = ?)
 //! EXISTS (SELECT 1 FROM spans AS s WHERE s.trace_id = traces.trace_id AND s.kind = ?)
 //! (traces.request_preview LIKE ? ESCAPE '\' OR traces.response_preview LIKE ? ESCAPE '\')
+//! EXISTS (SELECT 1 FROM span_search AS ss WHERE ss.trace_row = traces.id AND ss.content LIKE ?)
+//! EXISTS (SELECT 1 FROM span_search AS ss, json_each(ss.attributes) AS a
+//!         WHERE ss.trace_row = traces.id AND a.key = ? AND <a's text or number> = ?)
 //! NOT COALESCE((<cond>), FALSE)                              -- NOT: unknown counts as false
 //! ```
 
@@ -126,6 +129,56 @@ impl Dialect {
         match self {
             Dialect::Sqlite => ("lower(", ") LIKE lower(", ") ESCAPE '\\'"),
             Dialect::Postgres => ("", " ILIKE ", " ESCAPE '\\'"),
+        }
+    }
+
+    /// Each span's attributes (a JSON object in `span_search.attributes`) as rows of
+    /// [`Self::attribute_key`] and a value, for the spans of the trace row being tested.
+    pub fn span_attributes_each(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "span_search AS ss, json_each(ss.attributes) AS a",
+            Dialect::Postgres => "span_search AS ss, jsonb_each(ss.attributes::jsonb) AS a(k, v)",
+        }
+    }
+
+    pub fn attribute_key(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "a.key",
+            Dialect::Postgres => "a.k",
+        }
+    }
+
+    /// An attribute value as text: strings as they are, numbers and `true`/`false` as JSON
+    /// writes them (both databases agree on every number JSON round-trips exactly).
+    pub fn attribute_text(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => {
+                "(CASE a.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' \
+                 ELSE CAST(a.value AS TEXT) END)"
+            }
+            Dialect::Postgres => "(a.v #>> '{}')",
+        }
+    }
+
+    /// An attribute value as a number, NULL (so no comparison holds) when it is not one.
+    pub fn attribute_number(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "(CASE WHEN a.type IN ('integer', 'real') THEN a.value END)",
+            Dialect::Postgres => {
+                "(CASE WHEN jsonb_typeof(a.v) = 'number' THEN (a.v #>> '{}')::float8 END)"
+            }
+        }
+    }
+
+    /// Closes an `EXISTS` over `span_search`. PostgreSQL turns a plain `EXISTS` into a semi
+    /// join, which for span text means testing every span of every trace before sorting
+    /// (1.5 s for a first page at 100,000 traces); `OFFSET 0` keeps it a per-trace probe of
+    /// `span_search_trace` while the list is walked in its order, stopping after one page, as
+    /// SQLite always does.
+    pub fn span_exists_end(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => ")",
+            Dialect::Postgres => " OFFSET 0)",
         }
     }
 
@@ -290,15 +343,43 @@ macro_rules! search_sql {
                         qb,
                         ("trace_tags AS tt", "tt.trace_row = traces.id AND "),
                         ("tt.key", "tt.value"),
-                        key,
-                        test,
+                        (key, test),
+                        ")",
                     ),
                     Pred::Metadata { key, test } => push_keyed(
                         qb,
                         (DIALECT.metadata_each(), ""),
                         (DIALECT.metadata_key(), DIALECT.metadata_value()),
-                        key,
-                        test,
+                        (key, test),
+                        ")",
+                    ),
+                    Pred::SpanContent(test) => {
+                        qb.push(
+                            "EXISTS (SELECT 1 FROM span_search AS ss \
+                             WHERE ss.trace_row = traces.id AND ",
+                        );
+                        push_test(qb, "ss.content", test);
+                        qb.push(DIALECT.span_exists_end());
+                    }
+                    Pred::SpanAttribute { key, test } => push_keyed(
+                        qb,
+                        (
+                            DIALECT.span_attributes_each(),
+                            "ss.trace_row = traces.id AND ",
+                        ),
+                        (DIALECT.attribute_key(), DIALECT.attribute_text()),
+                        (key, test),
+                        DIALECT.span_exists_end(),
+                    ),
+                    Pred::SpanAttributeNumber { key, test } => push_keyed(
+                        qb,
+                        (
+                            DIALECT.span_attributes_each(),
+                            "ss.trace_row = traces.id AND ",
+                        ),
+                        (DIALECT.attribute_key(), DIALECT.attribute_number()),
+                        (key, test),
+                        DIALECT.span_exists_end(),
                     ),
                     Pred::Span { col, test } => {
                         qb.push(
@@ -311,14 +392,14 @@ macro_rules! search_sql {
                 }
             }
 
-            /// `[NOT] EXISTS (SELECT 1 FROM <from> WHERE <link><key> = ? [AND <value test>])`:
+            /// `[NOT] EXISTS (SELECT 1 FROM <from> WHERE <link><key> = ? [AND <value test>]<end>`:
             /// `IsNull` is "no entry with this key", `IsNotNull` "some entry".
             fn push_keyed<'a>(
                 qb: &mut Qb<'a>,
                 (from, link): (&'static str, &'static str),
                 (key_col, value_col): (&'static str, &'static str),
-                key: &'a str,
-                test: &'a Test,
+                (key, test): (&'a str, &'a Test),
+                end: &'static str,
             ) {
                 let exists = !matches!(test, Test::IsNull);
                 qb.push(if exists { "EXISTS" } else { "NOT EXISTS" });
@@ -331,7 +412,7 @@ macro_rules! search_sql {
                     qb.push(" AND ");
                     push_test(qb, value_col, test);
                 }
-                qb.push(")");
+                qb.push(end);
             }
 
             fn push_test<'a>(qb: &mut Qb<'a>, lhs: &'static str, test: &'a Test) {

@@ -1,0 +1,429 @@
+//! The overview board, from rollups only: the series matching the scope are picked from the
+//! small series table, their cells in the window are read (minute cells for windows up to
+//! six hours, hour cells — plus the minutes after the last compaction — beyond), and merged
+//! here. Only the two exemplar lists touch the trace table, through indexed searches.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use app::filter::{Comparison, Expr, Field, Op, TraceField, Value};
+use app::types::{
+    GuardrailStat, Heatmap, ModelUsage, Overview, OverviewQuery, OverviewTotals, SeriesPoint,
+    SpanBreakdown, TraceListQuery,
+};
+use app::AppError;
+
+use crate::rollup::latency::{bucket_lower_ms, BUCKETS};
+use crate::rollup::scope::Scope;
+use crate::rollup::{self, Cell, Latency, Level, RollupConfig, SeriesKey, StoredCell};
+use crate::store::Backend;
+
+/// Longest window a board reads (hour cells: 2,160 per series).
+const MAX_WINDOW_MS: i64 = 90 * 24 * 3_600_000;
+/// Windows up to this read minute cells; longer ones hour cells.
+const MINUTE_CELLS_UP_TO_MS: i64 = 6 * 3_600_000;
+/// Charts get about this many points at most.
+const MAX_POINTS: i64 = 180;
+/// Exemplars per list: exact, as no cell keeps fewer (`rollup::exemplar::KEEP`).
+/// Rows of the span breakdown (the slowest first).
+const MAX_BREAKDOWN_ROWS: usize = 40;
+const EXEMPLARS: u32 = rollup::exemplar::KEEP as u32;
+
+fn invalid(message: impl Into<String>) -> AppError {
+    AppError::Invalid {
+        field: "scope".into(),
+        message: message.into(),
+    }
+}
+
+pub(super) async fn overview(
+    backend: &Arc<dyn Backend>,
+    cfg: &RollupConfig,
+    query: OverviewQuery,
+    scope_expr: Option<Expr>,
+) -> Result<Overview, AppError> {
+    let span = query.to_ms - query.from_ms;
+    if span <= 0 || span > MAX_WINDOW_MS {
+        return Err(AppError::Invalid {
+            field: "window".into(),
+            message: format!(
+                "the window must end after it starts and span at most 90 days (got {} ms)",
+                span
+            ),
+        });
+    }
+    let scope = Scope::compile(scope_expr.as_ref(), &cfg.dimension_keys()).map_err(invalid)?;
+    let window = Window::plan(query.from_ms, query.to_ms);
+
+    let series = backend.rollup_series().await.map_err(super::app_error)?;
+    // Trace series are few (service x name x tag values): always the tagged ones, which
+    // also carry the cache-hit tag. Span series are many: the wildcard ones unless the
+    // scope needs tags.
+    let mut wanted: HashMap<i64, SeriesKey> = HashMap::new();
+    for (id, key) in series {
+        let keep = match key.level {
+            Level::Trace => !key.is_wildcard() && scope.matches_dims(&key),
+            Level::Span => scope.matches(&key),
+        };
+        if keep {
+            wanted.insert(id, key);
+        }
+    }
+    let cells = rollup::read::cells(
+        &**backend,
+        &wanted,
+        window.from_s,
+        window.to_s,
+        window.hours,
+    )
+    .await
+    .map_err(super::app_error)?;
+
+    let board = Board::build(&window, cfg, &wanted, &cells);
+    let (slowest, failed) = exemplars(backend, &window, &wanted, &cells).await?;
+    Ok(Overview {
+        from_ms: window.from_s * 1000,
+        to_ms: window.to_s * 1000,
+        step_ms: window.step_s * 1000,
+        slowest,
+        failed,
+        ..board
+    })
+}
+
+/// Which cells a window reads and how it is cut into chart steps.
+#[derive(Debug, Clone, PartialEq)]
+struct Window {
+    from_s: i64,
+    to_s: i64,
+    step_s: i64,
+    /// Hour cells (`true`) or minute cells.
+    hours: bool,
+}
+
+impl Window {
+    fn plan(from_ms: i64, to_ms: i64) -> Window {
+        let hours = to_ms - from_ms > MINUTE_CELLS_UP_TO_MS;
+        let unit = if hours { rollup::HOUR } else { rollup::MINUTE };
+        let from_s = from_ms.div_euclid(1000).div_euclid(unit) * unit;
+        let to_s = (to_ms.div_euclid(1000) + unit - 1).div_euclid(unit) * unit;
+        let raw = ((to_s - from_s) / MAX_POINTS).max(unit);
+        let step_s = [
+            60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400,
+        ]
+        .into_iter()
+        .find(|s| *s >= raw && s % unit == 0)
+        .unwrap_or(86400);
+        Window {
+            from_s: from_s.div_euclid(step_s) * step_s,
+            to_s,
+            step_s,
+            hours,
+        }
+    }
+
+    fn steps(&self) -> usize {
+        ((self.to_s - self.from_s + self.step_s - 1) / self.step_s).max(0) as usize
+    }
+
+    fn step_of(&self, bucket: i64) -> Option<usize> {
+        (bucket >= self.from_s && bucket < self.to_s)
+            .then(|| ((bucket - self.from_s) / self.step_s) as usize)
+    }
+}
+
+#[derive(Default)]
+struct StepAcc {
+    trace: Cell,
+    cache_hits: u64,
+    cache_known: u64,
+    cost: f64,
+}
+
+#[derive(Default)]
+struct SpanAcc {
+    cell: Cell,
+    kinds: BTreeMap<String, i64>,
+}
+
+struct Board;
+
+impl Board {
+    fn build(
+        w: &Window,
+        cfg: &RollupConfig,
+        series: &HashMap<i64, SeriesKey>,
+        cells: &[StoredCell],
+    ) -> Overview {
+        let mut steps: Vec<StepAcc> = (0..w.steps()).map(|_| StepAcc::default()).collect();
+        let mut total = StepAcc::default();
+        let mut by_span: BTreeMap<String, SpanAcc> = BTreeMap::new();
+        let mut by_guard: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+        let mut by_model: BTreeMap<String, Cell> = BTreeMap::new();
+        for sc in cells {
+            let Some(key) = series.get(&sc.series) else {
+                continue;
+            };
+            // An hour cell that starts before a short window counts in its first step.
+            let Some(step) = w.step_of(sc.bucket.max(w.from_s)) else {
+                continue;
+            };
+            let c = &sc.cell;
+            match key.level {
+                Level::Trace => {
+                    let cache = key
+                        .tag_map()
+                        .get(&cfg.cache_hit_key)
+                        .map(|v| rollup::truthy(v));
+                    for acc in [&mut steps[step], &mut total] {
+                        acc.trace.merge(c);
+                        if let Some(hit) = cache {
+                            acc.cache_known += c.count.max(0) as u64;
+                            if hit {
+                                acc.cache_hits += c.count.max(0) as u64;
+                            }
+                        }
+                    }
+                }
+                Level::Span => {
+                    let cost = c.cost_input + c.cost_output;
+                    steps[step].cost += cost;
+                    total.cost += cost;
+                    // Token and cost totals come from span cells (the trace cells carry
+                    // none), so they share one definition with the per-model table.
+                    total.trace.input_tokens += c.input_tokens;
+                    total.trace.output_tokens += c.output_tokens;
+                    total.trace.cached_tokens += c.cached_tokens;
+                    total.trace.cost_input += c.cost_input;
+                    total.trace.cost_output += c.cost_output;
+                    let s = by_span.entry(key.span_name.clone()).or_default();
+                    s.cell.merge(c);
+                    *s.kinds.entry(key.kind.clone()).or_default() += c.count;
+                    if key.kind == "GUARDRAIL" {
+                        let g = by_guard.entry(key.span_name.clone()).or_default();
+                        g.0 += c.count.max(0) as u64;
+                        g.1 += c.blocked_count.max(0) as u64;
+                    }
+                    if !key.model.is_empty()
+                        && !matches!(key.kind.as_str(), "AGENT" | "CHAIN" | "WORKFLOW")
+                    {
+                        by_model.entry(key.model.clone()).or_default().merge(c);
+                    }
+                }
+            }
+        }
+
+        let t = &total.trace;
+        let trace_p95 = t.latency.quantile(0.95);
+        let totals = OverviewTotals {
+            traces: t.count.max(0) as u64,
+            error_traces: t.error_count.max(0) as u64,
+            p50_ms: t.latency.quantile(0.5),
+            p95_ms: trace_p95,
+            p99_ms: t.latency.quantile(0.99),
+            cache_hits: total.cache_hits,
+            cache_known: total.cache_known,
+            guardrail_checks: t.guarded_count.max(0) as u64,
+            guardrail_blocks: t.blocked_count.max(0) as u64,
+            input_tokens: t.input_tokens,
+            output_tokens: t.output_tokens,
+            cached_tokens: t.cached_tokens,
+            cost_input: t.cost_input,
+            cost_output: t.cost_output,
+        };
+
+        let series_points = steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| SeriesPoint {
+                t_ms: (w.from_s + i as i64 * w.step_s) * 1000,
+                traces: s.trace.count.max(0) as u64,
+                error_traces: s.trace.error_count.max(0) as u64,
+                p50_ms: s.trace.latency.quantile(0.5),
+                p95_ms: s.trace.latency.quantile(0.95),
+                p99_ms: s.trace.latency.quantile(0.99),
+                cache_hits: s.cache_hits,
+                cache_known: s.cache_known,
+                guardrail_checks: s.trace.guarded_count.max(0) as u64,
+                guardrail_blocks: s.trace.blocked_count.max(0) as u64,
+                cost: s.cost,
+            })
+            .collect();
+
+        let mut breakdown: Vec<SpanBreakdown> = by_span
+            .into_iter()
+            .map(|(name, s)| {
+                let p95 = s.cell.latency.quantile(0.95);
+                SpanBreakdown {
+                    kind: s
+                        .kinds
+                        .iter()
+                        .max_by_key(|(_, n)| **n)
+                        .map(|(k, _)| k.clone())
+                        .unwrap_or_default(),
+                    name,
+                    count: s.cell.count.max(0) as u64,
+                    error_count: s.cell.error_count.max(0) as u64,
+                    p50_ms: s.cell.latency.quantile(0.5),
+                    p95_ms: p95,
+                    share_of_trace_p95: match (p95, trace_p95) {
+                        (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+                        _ => None,
+                    },
+                }
+            })
+            .collect();
+        // The bottleneck first: the slowest span that does work itself. Spans that only
+        // wrap others (agent, chain, workflow kinds, and anything at ~100% of the trace, the
+        // root) are as slow as what they wrap by construction: below the rest.
+        breakdown.sort_by(|a, b| {
+            let wraps = |s: &SpanBreakdown| {
+                matches!(s.kind.as_str(), "AGENT" | "CHAIN" | "WORKFLOW")
+                    || s.share_of_trace_p95.is_some_and(|x| x >= 0.9)
+            };
+            wraps(a)
+                .cmp(&wraps(b))
+                .then(b.p95_ms.unwrap_or(0.0).total_cmp(&a.p95_ms.unwrap_or(0.0)))
+        });
+
+        // The table is for finding the bottleneck, not an inventory.
+        breakdown.truncate(MAX_BREAKDOWN_ROWS);
+
+        let mut models: Vec<ModelUsage> = by_model
+            .into_iter()
+            .map(|(model, c)| ModelUsage {
+                model,
+                calls: c.count.max(0) as u64,
+                input_tokens: c.input_tokens,
+                output_tokens: c.output_tokens,
+                cached_tokens: c.cached_tokens,
+                cost_input: c.cost_input,
+                cost_output: c.cost_output,
+                p95_ms: c.latency.quantile(0.95),
+            })
+            .collect();
+        models.sort_by(|a, b| b.calls.cmp(&a.calls).then(a.model.cmp(&b.model)));
+
+        let guardrails = by_guard
+            .into_iter()
+            .map(|(name, (checks, blocks))| GuardrailStat {
+                name,
+                checks,
+                blocks,
+            })
+            .collect();
+
+        Overview {
+            totals,
+            series: series_points,
+            heatmap: heatmap(
+                w,
+                &steps.iter().map(|s| &s.trace.latency).collect::<Vec<_>>(),
+            ),
+            guardrails,
+            breakdown,
+            models,
+            ..Default::default()
+        }
+    }
+}
+
+/// Columns of the trace latency histogram, trimmed to the buckets that hold anything.
+fn heatmap(w: &Window, columns: &[&Latency]) -> Heatmap {
+    let used: Vec<usize> = (0..BUCKETS)
+        .filter(|k| columns.iter().any(|c| c.histogram()[*k] > 0))
+        .collect();
+    let (Some(&lo), Some(&hi)) = (used.first(), used.last()) else {
+        return Heatmap::default();
+    };
+    Heatmap {
+        bounds_ms: (lo..=hi).map(bucket_lower_ms).collect(),
+        t_ms: (0..columns.len())
+            .map(|i| (w.from_s + i as i64 * w.step_s) * 1000)
+            .collect(),
+        counts: columns
+            .iter()
+            .map(|c| c.histogram()[lo..=hi].to_vec())
+            .collect(),
+    }
+}
+
+/// The slowest and the latest failed traces of the window, from the trace cells'
+/// exemplars (no scan of the trace table), as list rows: one lookup by trace id.
+async fn exemplars(
+    backend: &Arc<dyn Backend>,
+    w: &Window,
+    series: &HashMap<i64, SeriesKey>,
+    cells: &[StoredCell],
+) -> Result<(Vec<app::types::TraceSummary>, Vec<app::types::TraceSummary>), AppError> {
+    let in_window = |e: &&rollup::exemplar::Exemplar| {
+        e.start_ms >= w.from_s * 1000 && e.start_ms < w.to_s * 1000
+    };
+    let mut slow = Vec::new();
+    let mut failed = Vec::new();
+    for sc in cells {
+        if series
+            .get(&sc.series)
+            .is_some_and(|k| k.level == Level::Trace)
+        {
+            slow.extend(sc.cell.exemplars.slowest.iter().filter(in_window).copied());
+            failed.extend(sc.cell.exemplars.failed.iter().filter(in_window).copied());
+        }
+    }
+    slow.sort_by(|a, b| b.latency_ms.total_cmp(&a.latency_ms));
+    slow.dedup_by_key(|e| e.trace_id);
+    slow.truncate(EXEMPLARS as usize);
+    failed.sort_by_key(|e| std::cmp::Reverse(e.start_ms));
+    failed.dedup_by_key(|e| e.trace_id);
+    failed.truncate(EXEMPLARS as usize);
+    let ids: Vec<Value> = slow
+        .iter()
+        .chain(failed.iter())
+        .map(|e| Value::Str(hex::encode(e.trace_id)))
+        .collect();
+    if ids.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let by_id = Expr::Cmp(Comparison {
+        field: Field::Trace(TraceField::TraceId),
+        op: Op::In,
+        value: Value::List(ids),
+    });
+    let query = TraceListQuery {
+        limit: EXEMPLARS * 2,
+        ..TraceListQuery::default()
+    };
+    let found: HashMap<String, app::types::TraceSummary> =
+        super::search::search_traces(backend, query, Some(by_id))
+            .await?
+            .traces
+            .into_iter()
+            .map(|t| (t.trace_id.clone(), t))
+            .collect();
+    let pick = |list: &[rollup::exemplar::Exemplar]| {
+        list.iter()
+            .filter_map(|e| found.get(&hex::encode(e.trace_id)).cloned())
+            .collect::<Vec<_>>()
+    };
+    Ok((pick(&slow), pick(&failed)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_windows_read_minutes_and_long_ones_hours_with_bounded_points() {
+        let h = 3_600_000;
+        let w = Window::plan(10 * h + 17 * 60_000, 11 * h + 17 * 60_000);
+        assert!(!w.hours);
+        assert_eq!((w.step_s, w.steps()), (60, 60));
+        let w = Window::plan(0, 24 * h);
+        assert!(w.hours);
+        assert_eq!(w.step_s, 3600);
+        let w = Window::plan(0, 7 * 24 * h);
+        assert!(w.steps() as i64 <= MAX_POINTS);
+        assert_eq!(w.step_of(-1), None);
+        assert_eq!(w.step_of(0), Some(0));
+    }
+}
