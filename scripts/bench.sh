@@ -6,7 +6,8 @@
 #   scripts/bench.sh                       # 20,000 traces on SQLite
 #   scripts/bench.sh -n 5000 --postgres    # SQLite and PostgreSQL (postgres@127.0.0.1:5432)
 #   scripts/bench.sh --queries 100000,1000000 [--postgres]   # query benchmark of the trace
-#                                          # explorer (loads N traces, times its pages; not in CI)
+#                                          # explorer and overview board (loads N traces, times
+#                                          # its pages and the board per panel; not in CI)
 #   scripts/bench.sh --help
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -64,6 +64,69 @@ pub trait Contract: Send + Sync + 'static {
 
     /// Deletes one price row; `NotFound` when there is none.
     async fn delete_price(&self, model: String, effective_from_ms: i64) -> Result<(), AppError>;
+
+    /// `/alerts`: rules with their state, channels, silences, presets.
+    async fn alerts_overview(&self) -> Result<crate::types::AlertsOverview, AppError>;
+
+    /// One rule with its form, TOML and recent history; `NotFound` when absent.
+    async fn alert_rule(&self, id: i64) -> Result<crate::types::AlertRuleDetail, AppError>;
+
+    /// Creates (`id` `None`) or replaces a rule. `Invalid` (field `rule`) listing every
+    /// problem; `Invalid` (field `name`) when the name is taken; `Invalid` (field `source`)
+    /// for a rule from the rules file, which is edited there.
+    async fn save_rule(
+        &self,
+        id: Option<i64>,
+        form: crate::types::RuleForm,
+    ) -> Result<i64, AppError>;
+
+    /// Enables or disables a rule (file rules too: muting one is an operational act).
+    async fn set_rule_enabled(&self, id: i64, enabled: bool) -> Result<(), AppError>;
+
+    /// Deletes a UI rule and its states (history stays); `Invalid` for a file rule.
+    async fn delete_rule(&self, id: i64) -> Result<(), AppError>;
+
+    /// The backtest: the form's metric over the last 24 h, its threshold, and when it would
+    /// have fired. Problems with the form are returned in the preview, not as an error.
+    async fn preview_rule(
+        &self,
+        form: crate::types::RuleForm,
+    ) -> Result<crate::types::RulePreview, AppError>;
+
+    /// Transitions and deliveries, newest first, optionally of one rule, older than
+    /// `before_id`.
+    async fn alert_history(
+        &self,
+        rule_id: Option<i64>,
+        before_id: Option<i64>,
+    ) -> Result<crate::types::AlertHistory, AppError>;
+
+    /// Creates (`id` `None`) or replaces a channel from its name and settings JSON;
+    /// `Invalid` naming the field that is wrong.
+    async fn save_channel(
+        &self,
+        id: Option<i64>,
+        name: String,
+        config: String,
+    ) -> Result<i64, AppError>;
+
+    async fn delete_channel(&self, id: i64) -> Result<(), AppError>;
+
+    /// Sends a test notification to the channel now and says what it answered: `Ok` with a
+    /// description when accepted, `Unavailable` with the channel's refusal otherwise.
+    async fn test_channel(&self, id: i64) -> Result<String, AppError>;
+
+    /// Mutes notifications whose labels match every matcher, from `starts_ms` to `ends_ms`.
+    async fn create_silence(
+        &self,
+        matchers: Vec<crate::types::SilenceMatcher>,
+        starts_ms: i64,
+        ends_ms: i64,
+        comment: String,
+    ) -> Result<i64, AppError>;
+
+    /// Ends a silence now.
+    async fn expire_silence(&self, id: i64) -> Result<(), AppError>;
 }
 
 /// The backend provided by the server for this request.

@@ -1,5 +1,7 @@
 //! Types that cross between server and browser. Plain data: no behaviour beyond formatting.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// Trace status as users see it (MLflow's TraceInfoV3 `state` names).
@@ -449,4 +451,180 @@ pub struct PriceList {
     pub now_ms: i64,
     /// Models whose name contains the filter, by name.
     pub models: Vec<ModelPriceHistory>,
+}
+
+// ----- Alerting (`/alerts`) -----
+
+/// A rule as the editor shows and sends it: every field as typed, so the server can name
+/// the field that is wrong. Durations are written `90s`, `5m`, `2h`, `1d`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct RuleForm {
+    pub name: String,
+    /// `latency_p50`, `latency_p95`, `latency_p99`, `error_rate`, `guardrail_block_rate`,
+    /// `cache_hit_rate`, `cost_per_request`, `cost_per_window`, `trace_volume`.
+    pub metric: String,
+    /// Latency metrics: a span name instead of the whole trace; empty for traces.
+    pub span: String,
+    /// Filter grammar over rollup dimensions; empty = all traffic.
+    pub scope: String,
+    /// `>`, `>=`, `<`, `<=`.
+    pub op: String,
+    /// Absolute (ms for latency, 0.01 = 1% for rates, dollars for cost), or with a baseline
+    /// a ratio (1.5 = 150%).
+    pub threshold: String,
+    /// Empty, `week_ago` or `median_7d`.
+    pub baseline: String,
+    pub window: String,
+    pub interval: String,
+    #[serde(rename = "for")]
+    pub for_: String,
+    pub keep_firing_for: String,
+    pub min_samples: String,
+    /// `info`, `warning`, `critical`.
+    pub severity: String,
+    pub channels: Vec<String>,
+    pub repeat_interval: String,
+    /// Empty, `model`, `service`, `name`, `span_name` or `tags.<rollup tag>`.
+    pub split_by: String,
+    /// `ok`, `keep_state`, `alerting`.
+    pub no_data: String,
+    pub enabled: bool,
+}
+
+/// One alert instance of a rule (the rule itself, or one value of its `split_by`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct AlertInstanceRow {
+    pub labels: BTreeMap<String, String>,
+    /// `inactive`, `pending`, `firing`, `resolved`.
+    pub phase: String,
+    /// Pending/firing: since when (epoch ms).
+    pub since_ms: Option<i64>,
+    /// The last value with its unit ("2.31 s", "4.2%"), or `None` for no data.
+    pub value: Option<String>,
+    pub samples: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct AlertRuleRow {
+    pub id: i64,
+    pub name: String,
+    /// `ui`, or `file` (from `--rules-file`: read-only here).
+    pub source: String,
+    pub enabled: bool,
+    /// One line: "P95 latency > 1.50 s over 5m, for 5m".
+    pub condition: String,
+    pub severity: String,
+    pub channels: Vec<String>,
+    /// The rule's overall state: `firing` if any instance fires, else `pending`, else
+    /// `inactive`; `error` when the last evaluation failed; `disabled`.
+    pub state: String,
+    pub instances: Vec<AlertInstanceRow>,
+    pub last_eval_ms: Option<i64>,
+    /// Why the last evaluation failed.
+    pub eval_error: Option<String>,
+}
+
+/// One delivery of a notification to a channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct DeliveryRow {
+    pub id: i64,
+    pub channel: String,
+    /// `pending`, `delivered`, `silenced`, `failed`.
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub done_ms: Option<i64>,
+}
+
+/// A state change of an alert instance (or a repeat notice), with its deliveries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct AlertEventRow {
+    pub id: i64,
+    pub rule_id: i64,
+    pub rule_name: String,
+    pub labels: BTreeMap<String, String>,
+    pub at_ms: i64,
+    pub from: String,
+    pub to: String,
+    pub value: Option<f64>,
+    /// `firing`, `repeat`, `resolved` when it notified.
+    pub notice: Option<String>,
+    pub deliveries: Vec<DeliveryRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct AlertHistory {
+    pub events: Vec<AlertEventRow>,
+    /// Pass as `before_id` for the next (older) page.
+    pub next_before_id: Option<i64>,
+}
+
+/// A channel's settings, as the channel form edits them. `config` is the kind's settings as
+/// JSON (see `notify::ChannelConfig` in the server: `{"kind": "webhook", "url": ...}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ChannelRow {
+    pub id: i64,
+    pub name: String,
+    /// `email`, `webhook`, `slack`, `pager_duty`.
+    pub kind: String,
+    pub source: String,
+    /// Pretty JSON of the settings.
+    pub config: String,
+    /// One line: "webhook → https://hooks.example.com/…", "email → oncall@x (smtp.x:587)".
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct SilenceMatcher {
+    pub name: String,
+    pub value: String,
+    pub regex: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct SilenceRow {
+    pub id: i64,
+    pub matchers: Vec<SilenceMatcher>,
+    pub starts_ms: i64,
+    pub ends_ms: i64,
+    pub comment: String,
+    pub active: bool,
+}
+
+/// `/alerts`: every rule with its state, the channels, the silences, and the presets the
+/// "new rule" menu offers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct AlertsOverview {
+    pub rules: Vec<AlertRuleRow>,
+    pub channels: Vec<ChannelRow>,
+    pub silences: Vec<SilenceRow>,
+    pub presets: Vec<RuleForm>,
+    /// Rollup tag dimensions a scope or `split_by` may use.
+    pub tag_keys: Vec<String>,
+}
+
+/// `/alerts/:id`: the rule, its form, its recent history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct AlertRuleDetail {
+    pub rule: AlertRuleRow,
+    pub form: RuleForm,
+    /// The rule as a `[[rule]]` table, for pasting into a rules file.
+    pub toml: String,
+    pub history: Vec<AlertEventRow>,
+}
+
+/// What a rule would have done over the last 24 h, computed before it is saved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct RulePreview {
+    /// Every problem with the form, each naming its field; when not empty nothing else is
+    /// filled.
+    pub problems: Vec<String>,
+    pub condition: String,
+    /// Plotters SVG: the metric over 24 h, the threshold line, firing periods shaded.
+    pub chart_svg: String,
+    /// When it would have fired: `[start, end)` epoch ms (end `None`: still firing).
+    pub firing: Vec<(i64, Option<i64>)>,
+    /// Evaluations simulated, and how many had enough samples.
+    pub steps: u32,
+    pub steps_with_data: u32,
 }

@@ -26,7 +26,7 @@ pub struct Cli {
 pub enum Command {
     /// Run the server: web app, MLflow REST API and OTLP/HTTP on --listen, OTLP/HTTP on
     /// --otlp-http-listen, OTLP/gRPC on --otlp-grpc-listen.
-    Serve(ServeConfig),
+    Serve(Box<ServeConfig>),
     /// Apply database migrations and exit.
     Migrate(DatabaseConfig),
     /// Send the built-in chatbot workload to a running server over OTLP/HTTP.
@@ -119,6 +119,9 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub rollups: RollupArgs,
 
+    #[command(flatten)]
+    pub alerts: AlertArgs,
+
     /// Also feed the built-in chatbot workload to this server, so a first run shows live data.
     #[arg(long, env = "SIGHTLINE_DEMO")]
     pub demo: bool,
@@ -126,6 +129,26 @@ pub struct ServeConfig {
     /// Demo traffic rate, traces per second (with --demo).
     #[arg(long, env = "SIGHTLINE_DEMO_RATE", default_value_t = 5.0)]
     pub demo_rate: f64,
+}
+
+/// Alert evaluation and notification.
+#[derive(Debug, Clone, Args)]
+pub struct AlertArgs {
+    /// Rules (and channels) kept in version control: `[[rule]]` and `[[channel]]` tables.
+    /// Loaded at start, replacing the rules the file defined before; an invalid file stops
+    /// the server with every problem listed (`sightline check-rules` checks it beforehand).
+    #[arg(long, env = "SIGHTLINE_RULES_FILE")]
+    pub rules_file: Option<PathBuf>,
+
+    /// The URL users reach Sightline at, for links in notifications
+    /// (default: `http://<--listen>`).
+    #[arg(long, env = "SIGHTLINE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// How often the scheduler looks for due rules and pending notifications. Each rule
+    /// runs on its own `interval`; this is only the resolution.
+    #[arg(long, env = "SIGHTLINE_ALERT_TICK", default_value = "5s")]
+    pub alert_tick: crate::alerts::rule::Span,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -163,6 +186,26 @@ pub struct RollupArgs {
     /// The trace tag whose value `true` (or 1, yes, hit) marks a cache hit.
     #[arg(long, env = "SIGHTLINE_CACHE_HIT_TAG", default_value = "cache_hit")]
     pub cache_hit_tag: String,
+
+    /// Span attributes whose true value (a boolean or its text) marks a guardrail block
+    /// (comma-separated). Applies to spans ingested from then on.
+    #[arg(
+        long,
+        env = "SIGHTLINE_GUARDRAIL_BLOCKED_KEYS",
+        value_delimiter = ',',
+        default_value = crate::normalize::conventions::DEFAULT_GUARDRAIL_BLOCKED_KEYS
+    )]
+    pub guardrail_blocked_keys: Vec<String>,
+
+    /// Span attributes whose false value (a boolean or its text) marks a guardrail block
+    /// (comma-separated). Applies to spans ingested from then on.
+    #[arg(
+        long,
+        env = "SIGHTLINE_GUARDRAIL_PASSED_KEYS",
+        value_delimiter = ',',
+        default_value = crate::normalize::conventions::DEFAULT_GUARDRAIL_PASSED_KEYS
+    )]
+    pub guardrail_passed_keys: Vec<String>,
 }
 
 impl RollupArgs {
@@ -175,6 +218,10 @@ impl RollupArgs {
                 .filter(|t| !t.is_empty())
                 .collect(),
             cache_hit_key: self.cache_hit_tag.trim().to_string(),
+            guardrails: crate::normalize::GuardrailKeys::new(
+                &self.guardrail_blocked_keys,
+                &self.guardrail_passed_keys,
+            ),
             ..Default::default()
         }
     }
@@ -249,6 +296,13 @@ pub fn optional_addr(flag: &'static str, v: &str) -> Result<Option<SocketAddr>, 
 }
 
 impl ServeConfig {
+    pub fn public_url(&self) -> String {
+        match &self.alerts.public_url {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+
     /// Fails fast on settings that cannot work, with the flag named.
     pub fn validate(&self) -> Result<(), Error> {
         optional_addr("--otlp-http-listen", &self.otlp_http_listen)?;
@@ -274,6 +328,20 @@ impl ServeConfig {
                 flag: "--api-key",
                 message: "API keys must be at least 8 characters".into(),
             });
+        }
+        if self.alerts.alert_tick < crate::alerts::rule::Span(1000) {
+            return Err(Error::Invalid {
+                flag: "--alert-tick",
+                message: "must be at least 1s".into(),
+            });
+        }
+        if let Some(u) = &self.alerts.public_url {
+            if !(u.starts_with("http://") || u.starts_with("https://")) {
+                return Err(Error::Invalid {
+                    flag: "--public-url",
+                    message: format!("{u:?} must start with http:// or https://"),
+                });
+            }
         }
         if !(self.demo_rate > 0.0 && self.demo_rate <= 10_000.0) {
             return Err(Error::Invalid {

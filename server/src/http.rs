@@ -30,6 +30,8 @@ pub struct AppState {
     pub backend: Arc<dyn Backend>,
     /// The dimensions the backend's writer rolls up (what dashboards may scope by).
     pub rollups: crate::rollup::RollupConfig,
+    /// Where users reach this server (links in notifications and test sends).
+    pub public_url: String,
 }
 
 /// Builds the ingest state: prices loaded, writer started. The join handle ends after every
@@ -40,6 +42,18 @@ pub async fn build_state(
     settings: writer::WriterSettings,
     api_keys: ApiKeys,
 ) -> anyhow::Result<(AppState, tokio::task::JoinHandle<()>)> {
+    build_state_with(backend, limits, settings, api_keys, Default::default()).await
+}
+
+/// [`build_state`] for `rollups`: the dimensions dashboards may scope by, and the guardrail
+/// keys ingest marks blocks with.
+pub async fn build_state_with(
+    backend: Arc<dyn Backend>,
+    limits: Limits,
+    settings: writer::WriterSettings,
+    api_keys: ApiKeys,
+    rollups: crate::rollup::RollupConfig,
+) -> anyhow::Result<(AppState, tokio::task::JoinHandle<()>)> {
     let prices = LivePrices::new(PriceTable::new(
         backend
             .load_prices()
@@ -47,18 +61,16 @@ pub async fn build_state(
             .context("loading model prices")?,
     ));
     let (writer, task) = writer::spawn(backend.clone(), settings);
-    let ingest = Arc::new(Ingest::new(
-        writer,
-        backend.clone(),
-        prices,
-        limits,
-        api_keys,
-    ));
+    let ingest = Arc::new(
+        Ingest::new(writer, backend.clone(), prices, limits, api_keys)
+            .with_guardrails(rollups.guardrails.clone()),
+    );
     Ok((
         AppState {
             ingest,
             backend,
-            rollups: Default::default(),
+            rollups,
+            public_url: "http://127.0.0.1:5000".into(),
         },
         task,
     ))
@@ -166,7 +178,8 @@ pub fn app(state: AppState, leptos_options: LeptosOptions) -> Router {
     let contract: Arc<dyn app::contract::Contract> = Arc::new(
         crate::query::Query::new(state.backend.clone())
             .sharing_prices(state.ingest.prices.clone())
-            .with_rollups(state.rollups.clone()),
+            .with_rollups(state.rollups.clone())
+            .with_public_url(state.public_url.clone()),
     );
     let pages = Router::new()
         .leptos_routes_with_context(
@@ -230,13 +243,25 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
         queue_spans: cfg.ingest.queue_spans,
         batch_spans: cfg.ingest.batch_spans,
     };
-    let housekeeping = tokio::spawn(crate::rollup::worker::run(
+    load_rules_file(&*backend, &cfg).await?;
+    let engine =
+        crate::alerts::engine::Engine::new(backend.clone(), rollups.clone(), cfg.public_url());
+    let jobs = crate::schedule::Jobs::start(
         backend.clone(),
-        std::time::Duration::from_secs(60),
-    ));
-    let (mut state, writer_task) =
-        build_state(backend, limits, settings, ApiKeys::new(&cfg.api_keys)).await?;
-    state.rollups = rollups;
+        engine,
+        std::time::Duration::from_millis(cfg.alerts.alert_tick.0 as u64),
+    )
+    .await
+    .context("starting the scheduler")?;
+    let (mut state, writer_task) = build_state_with(
+        backend,
+        limits,
+        settings,
+        ApiKeys::new(&cfg.api_keys),
+        rollups,
+    )
+    .await?;
+    state.public_url = cfg.public_url();
 
     let options = leptos_options(cfg.listen)?;
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -293,9 +318,40 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
         t.await.context("listener task panicked")??;
     }
     writer_task.await.context("writer task panicked")?;
-    // Idempotent and transactional: stopping it mid-round loses nothing.
-    housekeeping.abort();
+    // Lets a notification being sent be recorded as sent, so a restart does not send it again.
+    jobs.stop().await;
     tracing::info!("Stopped.");
+    Ok(())
+}
+
+/// Applies `--rules-file`: its channels and rules replace those it defined before. An
+/// invalid file stops the start with every problem listed.
+async fn load_rules_file(backend: &dyn store::Backend, cfg: &ServeConfig) -> anyhow::Result<()> {
+    let Some(path) = &cfg.alerts.rules_file else {
+        return Ok(());
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading --rules-file {}", path.display()))?;
+    let keys = cfg.rollups.to_config().dimension_keys();
+    let file = crate::alerts::rule::RulesFile::parse(&text, &keys)
+        .map_err(|problems| anyhow::anyhow!("--rules-file {}:\n{problems}", path.display()))?;
+    let store = backend.alerts();
+    let now = store::now_ms();
+    let channels: Vec<_> = file
+        .channel
+        .iter()
+        .map(|c| (c.name.clone(), c.config.clone()))
+        .collect();
+    let c = store.sync_file_channels(&channels, now).await?;
+    let r = store.sync_file_rules(&file.rule, now).await?;
+    tracing::info!(
+        file = %path.display(),
+        rules = file.rule.len(),
+        channels = channels.len(),
+        "Rules file loaded (rules created/updated/removed {:?}, channels {:?}).",
+        r,
+        c
+    );
     Ok(())
 }
 

@@ -13,10 +13,10 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let cli = Cli::parse();
-    match cli.command.unwrap_or(Command::Serve(cli.serve)) {
+    match cli.command.unwrap_or(Command::Serve(Box::new(cli.serve))) {
         Command::Serve(cfg) => {
             cfg.validate()?;
-            sightline::http::serve(cfg).await
+            sightline::http::serve(*cfg).await
         }
         Command::Migrate(db) => {
             let url = db.url();

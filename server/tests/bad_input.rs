@@ -342,6 +342,9 @@ impl sightline::store::Backend for Gate {
     fn name(&self) -> &'static str {
         "gate"
     }
+    fn alerts(&self) -> Arc<dyn sightline::store::alerts::AlertStore> {
+        self.inner.alerts()
+    }
     async fn write_batch(
         &self,
         b: &sightline::store::PreparedBatch,

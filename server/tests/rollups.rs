@@ -421,6 +421,129 @@ both_backends!(
     a_scope_outside_the_dimensions_is_a_clear_error,
 );
 
+/// The demo's guardrail verdicts moved to a key of another library: each stage says
+/// `moderation.flagged = !passed`, and no built-in key (`guardrail.passed`,
+/// `guardrail.blocked`) remains.
+fn moderated(mut t: DemoTrace) -> DemoTrace {
+    use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+    for span in &mut t.spans {
+        let passed = span
+            .attributes
+            .iter()
+            .find(|kv| kv.key == "guardrail.passed")
+            .and_then(|kv| kv.value.as_ref()?.value.clone());
+        span.attributes
+            .retain(|kv| kv.key != "guardrail.passed" && kv.key != "guardrail.blocked");
+        if let Some(any_value::Value::BoolValue(passed)) = passed {
+            span.attributes.push(KeyValue {
+                key: "moderation.flagged".into(),
+                value: Some(AnyValue {
+                    value: Some(any_value::Value::BoolValue(!passed)),
+                }),
+                ..Default::default()
+            });
+        }
+    }
+    t
+}
+
+/// Ingests `traces` over OTLP/HTTP (the router, no socket) into a server configured with
+/// `cfg`, then reads the board of the test window as that server would.
+async fn board_configured(
+    db: &TestDb,
+    cfg: sightline::rollup::RollupConfig,
+    traces: &[DemoTrace],
+) -> Overview {
+    use prost::Message;
+    use tower::ServiceExt;
+    let backend = sightline::store::connect_with(&db.url(), cfg.clone())
+        .await
+        .expect("connect + migrate");
+    let (state, _writer) = sightline::http::build_state_with(
+        backend.clone(),
+        sightline::receive::Limits::default(),
+        sightline::store::writer::WriterSettings {
+            queue_spans: 200_000,
+            batch_spans: 20_000,
+        },
+        sightline::receive::ApiKeys::new(&[]),
+        cfg.clone(),
+    )
+    .await
+    .expect("state");
+    let options = sightline::http::leptos_options("127.0.0.1:0".parse().unwrap()).unwrap();
+    let app = sightline::http::app(state, options);
+    let res = resource("rollup-test");
+    for chunk in traces.chunks(40) {
+        let body = sightline::demo::encode_request(chunk, &res).encode_to_vec();
+        let request = axum::http::Request::post("/v1/traces")
+            .header("content-type", "application/x-protobuf")
+            .body(axum::body::Body::from(body))
+            .unwrap();
+        // A 200 means committed, rollups included.
+        let r = app.clone().oneshot(request).await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let q = Query::new(backend).with_rollups(cfg);
+    q.overview(
+        OverviewQuery {
+            from_ms: BASE_NS / 1_000_000,
+            to_ms: (BASE_NS + 10 * 60 * SEC) / 1_000_000,
+            scope: String::new(),
+        },
+        None,
+    )
+    .await
+    .unwrap()
+}
+
+/// `--guardrail-blocked-keys moderation.flagged`: a true `moderation.flagged` is a block in
+/// the rollups (totals, per step, per stage); with the default keys the same spans are
+/// checks that never block.
+async fn configured_guardrail_keys_mark_blocks(db: TestDb) {
+    let traces: Vec<DemoTrace> = workload().into_iter().map(moderated).collect();
+    let blocked = traces.iter().filter(|t| t.meta.blocked).count();
+    assert!(blocked > 0, "the workload has blocked traces");
+
+    let default = board_configured(&db, Default::default(), &traces).await;
+    assert_eq!(default.totals.traces as usize, N);
+    assert_eq!(default.totals.guardrail_checks as usize, N);
+    assert_eq!(default.totals.guardrail_blocks, 0, "default keys");
+    assert!(default.guardrails.iter().all(|g| g.blocks == 0));
+
+    let other = match &db {
+        TestDb::Sqlite { .. } => TestDb::sqlite(),
+        TestDb::Postgres { .. } => TestDb::postgres().await,
+    };
+    let cfg = sightline::rollup::RollupConfig {
+        guardrails: sightline::normalize::GuardrailKeys::new(
+            ["moderation.flagged"],
+            sightline::normalize::conventions::DEFAULT_GUARDRAIL_PASSED_KEYS.split(','),
+        ),
+        ..Default::default()
+    };
+    let custom = board_configured(&other, cfg, &traces).await;
+    assert_eq!(custom.totals.guardrail_checks as usize, N);
+    assert_eq!(custom.totals.guardrail_blocks as usize, blocked);
+    let per_step: u64 = custom.series.iter().map(|p| p.guardrail_blocks).sum();
+    assert_eq!(per_step as usize, blocked);
+    assert!(!custom.guardrails.is_empty());
+    for g in &custom.guardrails {
+        let want = traces
+            .iter()
+            .filter(|t| t.meta.blocked_by == Some(g.name.as_str()))
+            .count();
+        assert_eq!(
+            (g.checks as usize, g.blocks as usize),
+            (N, want),
+            "{}",
+            g.name
+        );
+    }
+}
+
+both_backends!(configured_guardrail_keys_mark_blocks);
+
 /// Alert metrics read the same rollups: each rule's value agrees with the stored traces,
 /// splits give one instance per value, and too few traces is no data.
 async fn alert_rules_measure_their_metric_from_rollups(db: TestDb) {

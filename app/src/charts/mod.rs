@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
 mod axis;
+#[cfg(feature = "ssr")]
+pub mod backtest;
 #[cfg(all(test, feature = "ssr"))]
 pub(crate) mod fixture;
 #[cfg(feature = "ssr")]

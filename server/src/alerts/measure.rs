@@ -20,6 +20,8 @@ pub struct Measurement {
     pub samples: u64,
     /// Relative rules: the baseline's value (`None` when it has no data).
     pub baseline: Option<f64>,
+    /// The window's slowest and failed traces in this instance (what a notice links to).
+    pub exemplars: rollup::exemplar::Exemplars,
 }
 
 impl Measurement {
@@ -76,37 +78,57 @@ pub async fn measure(
         return Err(MeasureError::Invalid(problems.join("; ")));
     }
     let series = backend.rollup_series().await?;
-    let current = window_values(backend, cfg, rule, &series, now_ms).await?;
-    let baselines: Vec<HashMap<BTreeMap<String, String>, Option<f64>>> = match rule.baseline {
-        None => Vec::new(),
-        Some(Baseline::WeekAgo) => vec![by_labels(
-            window_values(backend, cfg, rule, &series, now_ms - 7 * 86_400_000).await?,
-        )],
-        Some(Baseline::Median7d) => {
-            let mut v = Vec::new();
-            for day in 1..=7 {
-                let then = now_ms - day * 86_400_000;
-                v.push(by_labels(
-                    window_values(backend, cfg, rule, &series, then).await?,
-                ));
-            }
-            v
+    let window_s = rule.window.0 / 1000;
+    let at = |end_ms: i64| {
+        // The window ends at the minute `end_ms` falls in: the current minute is still filling.
+        let to_s = end_ms.div_euclid(60_000) * 60;
+        (to_s - window_s, to_s)
+    };
+    let values_at = |end_ms: i64| {
+        let series = &series;
+        async move {
+            let (from_s, to_s) = at(end_ms);
+            let loaded = Loaded::load(backend, cfg, rule, series, from_s, to_s).await?;
+            Ok::<_, MeasureError>(loaded.values(rule, cfg, from_s, to_s))
         }
     };
+    let current = values_at(now_ms).await?;
+    let mut baselines = Vec::new();
+    for then in baseline_ends(rule, now_ms) {
+        baselines.push(by_labels(values_at(then).await?));
+    }
     Ok(current
         .into_iter()
         .map(|mut m| {
-            if rule.baseline.is_some() {
-                let mut past: Vec<f64> = baselines
-                    .iter()
-                    .filter_map(|b| b.get(&m.labels).copied().flatten())
-                    .collect();
-                past.sort_by(f64::total_cmp);
-                m.baseline = (!past.is_empty()).then(|| median(&past));
-            }
+            m.baseline = baseline_of(rule, &baselines, &m.labels);
             m
         })
         .collect())
+}
+
+/// The end times of the baseline windows of a window ending at `end_ms`.
+pub fn baseline_ends(rule: &RuleSpec, end_ms: i64) -> Vec<i64> {
+    const DAY: i64 = 86_400_000;
+    match rule.baseline {
+        None => Vec::new(),
+        Some(Baseline::WeekAgo) => vec![end_ms - 7 * DAY],
+        Some(Baseline::Median7d) => (1..=7).map(|d| end_ms - d * DAY).collect(),
+    }
+}
+
+/// The baseline of one instance: the median of its values in the baseline windows.
+pub fn baseline_of(
+    rule: &RuleSpec,
+    baselines: &[HashMap<BTreeMap<String, String>, Option<f64>>],
+    labels: &BTreeMap<String, String>,
+) -> Option<f64> {
+    rule.baseline?;
+    let mut past: Vec<f64> = baselines
+        .iter()
+        .filter_map(|b| b.get(labels).copied().flatten())
+        .collect();
+    past.sort_by(f64::total_cmp);
+    (!past.is_empty()).then(|| median(&past))
 }
 
 fn median(sorted: &[f64]) -> f64 {
@@ -118,39 +140,79 @@ fn median(sorted: &[f64]) -> f64 {
     }
 }
 
-fn by_labels(v: Vec<Measurement>) -> HashMap<BTreeMap<String, String>, Option<f64>> {
+pub fn by_labels(v: Vec<Measurement>) -> HashMap<BTreeMap<String, String>, Option<f64>> {
     v.into_iter().map(|m| (m.labels, m.value)).collect()
 }
 
-async fn window_values(
-    backend: &dyn Backend,
-    cfg: &RollupConfig,
-    rule: &RuleSpec,
-    series: &HashMap<i64, SeriesKey>,
-    end_ms: i64,
-) -> Result<Vec<Measurement>, MeasureError> {
-    let expr = app::filter::parse(&rule.scope).map_err(|e| MeasureError::Invalid(e.to_string()))?;
-    let scope =
-        Scope::compile(expr.as_ref(), &cfg.dimension_keys()).map_err(MeasureError::Invalid)?;
-    // The window ends at the minute `end_ms` falls in: the current minute is still filling.
-    let to_s = end_ms.div_euclid(60_000) * 60;
-    let from_s = to_s - rule.window.0 / 1000;
-    let hours = rule.window.0 > 6 * 3_600_000;
-    let wanted: HashMap<i64, SeriesKey> = series
-        .iter()
-        .filter(|(_, k)| match k.level {
-            Level::Trace => !k.is_wildcard() && scope.matches_dims(k),
-            Level::Span => scope.matches(k),
-        })
-        .map(|(id, k)| (*id, k.clone()))
-        .collect();
-    let cells = rollup::read::cells(backend, &wanted, from_s, to_s, hours).await?;
+/// The cells of a rule's series over a span of time, read once: a measurement is one
+/// window of them, and a backtest slides many windows over one read.
+pub struct Loaded {
+    wanted: HashMap<i64, SeriesKey>,
+    cells: Vec<rollup::StoredCell>,
+}
 
+impl Loaded {
+    /// Reads `[from_s, to_s)` at the resolution the rule's window is measured at: hour cells
+    /// (up to the compaction watermark) for windows over 6 h, minute cells otherwise.
+    pub async fn load(
+        backend: &dyn Backend,
+        cfg: &RollupConfig,
+        rule: &RuleSpec,
+        series: &HashMap<i64, SeriesKey>,
+        from_s: i64,
+        to_s: i64,
+    ) -> Result<Loaded, MeasureError> {
+        let expr =
+            app::filter::parse(&rule.scope).map_err(|e| MeasureError::Invalid(e.to_string()))?;
+        let scope =
+            Scope::compile(expr.as_ref(), &cfg.dimension_keys()).map_err(MeasureError::Invalid)?;
+        let hours = rule.window.0 > 6 * 3_600_000;
+        let wanted: HashMap<i64, SeriesKey> = series
+            .iter()
+            .filter(|(_, k)| match k.level {
+                Level::Trace => !k.is_wildcard() && scope.matches_dims(k),
+                Level::Span => scope.matches(k),
+            })
+            .map(|(id, k)| (*id, k.clone()))
+            .collect();
+        let cells = rollup::read::cells(backend, &wanted, from_s, to_s, hours).await?;
+        Ok(Loaded { wanted, cells })
+    }
+
+    /// The rule's value per instance over `[from_s, to_s)`, within what was loaded. Cells
+    /// count as `rollup::read::cells` selects them: by their start, except hourly tagged span
+    /// cells, which count when they overlap the window.
+    pub fn values(
+        &self,
+        rule: &RuleSpec,
+        cfg: &RollupConfig,
+        from_s: i64,
+        to_s: i64,
+    ) -> Vec<Measurement> {
+        let wanted = &self.wanted;
+        let hour_from = from_s.div_euclid(rollup::HOUR) * rollup::HOUR;
+        let cells = self.cells.iter().filter(|sc| {
+            let hourly = wanted
+                .get(&sc.series)
+                .is_some_and(|k| k.level == Level::Span && !k.is_wildcard());
+            let from = if hourly { hour_from } else { from_s };
+            from <= sc.bucket && sc.bucket < to_s
+        });
+        group(rule, cfg, wanted, cells)
+    }
+}
+
+fn group<'a>(
+    rule: &RuleSpec,
+    cfg: &RollupConfig,
+    wanted: &HashMap<i64, SeriesKey>,
+    cells: impl Iterator<Item = &'a rollup::StoredCell>,
+) -> Vec<Measurement> {
     let mut groups: BTreeMap<BTreeMap<String, String>, Acc> = BTreeMap::new();
     if rule.split_by.is_none() {
         groups.insert(BTreeMap::new(), Acc::default());
     }
-    for sc in &cells {
+    for sc in cells {
         let Some(key) = wanted.get(&sc.series) else {
             continue;
         };
@@ -188,7 +250,7 @@ async fn window_values(
             }
         }
     }
-    Ok(groups
+    groups
         .into_iter()
         .map(|(labels, a)| {
             let traces = a.traces.count.max(0) as u64;
@@ -222,7 +284,8 @@ async fn window_values(
                 value: value.filter(|_| enough),
                 samples,
                 baseline: None,
+                exemplars: a.traces.exemplars,
             }
         })
-        .collect())
+        .collect()
 }

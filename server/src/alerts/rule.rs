@@ -155,6 +155,10 @@ fn default_repeat() -> Span {
     Span(4 * 3_600_000)
 }
 
+fn default_interval() -> Span {
+    Span::minutes(1)
+}
+
 fn default_min_samples() -> u64 {
     20
 }
@@ -181,6 +185,9 @@ pub struct RuleSpec {
     pub baseline: Option<Baseline>,
     /// The window the metric is computed over, ending at evaluation time.
     pub window: Span,
+    /// How often the rule is evaluated.
+    #[serde(default = "default_interval")]
+    pub interval: Span,
     /// How long the condition must hold before the alert fires.
     #[serde(default, rename = "for")]
     pub for_: Span,
@@ -237,6 +244,12 @@ impl RuleSpec {
         if self.window < Span::minutes(1) || self.window > Span(7 * 86_400_000) {
             out.push(format!("window: {} must be between 1m and 7d", self.window));
         }
+        if self.interval < Span(1000) || self.interval > Span::minutes(60) {
+            out.push(format!(
+                "interval: {} must be between 1s and 1h",
+                self.interval
+            ));
+        }
         for (field, v) in [
             ("for", self.for_),
             ("keep_firing_for", self.keep_firing_for),
@@ -291,12 +304,23 @@ impl RuleSpec {
     }
 }
 
-/// A rules file: `[[rule]]` tables.
+/// A channel as written in a rules file: `[[channel]]` with `name`, `kind` and the kind's
+/// settings (see `notify::ChannelConfig`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChannelSpec {
+    pub name: String,
+    #[serde(flatten)]
+    pub config: crate::notify::ChannelConfig,
+}
+
+/// A rules file: `[[rule]]` and `[[channel]]` tables.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RulesFile {
     #[serde(default)]
     pub rule: Vec<RuleSpec>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub channel: Vec<ChannelSpec>,
 }
 
 impl RulesFile {
@@ -304,6 +328,18 @@ impl RulesFile {
     pub fn parse(text: &str, tag_keys: &[String]) -> Result<RulesFile, String> {
         let file: RulesFile = toml::from_str(text).map_err(|e| e.to_string())?;
         let mut problems = Vec::new();
+        let mut channels = BTreeSet::new();
+        for c in &file.channel {
+            if c.name.trim().is_empty() || !channels.insert(c.name.as_str()) {
+                problems.push(format!("channel {:?}: name: empty or used twice", c.name));
+            }
+            problems.extend(
+                c.config
+                    .problems()
+                    .into_iter()
+                    .map(|p| format!("channel {:?}: {p}", c.name)),
+            );
+        }
         let mut names = BTreeSet::new();
         for r in &file.rule {
             if !names.insert(r.name.as_str()) {
@@ -334,6 +370,7 @@ pub fn presets() -> Vec<RuleSpec> {
         threshold,
         baseline: None,
         window,
+        interval: default_interval(),
         for_,
         keep_firing_for: Span::default(),
         min_samples: default_min_samples(),
@@ -417,7 +454,10 @@ mod tests {
 
     #[test]
     fn presets_are_valid_and_round_trip_through_a_rules_file() {
-        let file = RulesFile { rule: presets() };
+        let file = RulesFile {
+            rule: presets(),
+            channel: Vec::new(),
+        };
         let text = toml::to_string(&file).unwrap();
         let back = RulesFile::parse(&text, &keys()).unwrap();
         assert_eq!(back, file);

@@ -97,8 +97,14 @@ pub fn strip_mlflow_double_encoding(attrs: &mut Attributes) {
     }
 }
 
-/// Derives everything but the cost, which needs the price table (see `pricing`).
+/// Derives everything but the cost, which needs the price table (see `pricing`), with the
+/// built-in guardrail keys: for reading stored spans, where only the ingest-time flag counts.
 pub fn llm_facts(attrs: &Attributes) -> LlmFacts {
+    llm_facts_with(attrs, GuardrailKeys::builtin())
+}
+
+/// [`llm_facts`] with the configured guardrail keys (ingest).
+pub fn llm_facts_with(attrs: &Attributes, guardrails: &GuardrailKeys) -> LlmFacts {
     let usage = attrs
         .get("mlflow.chat.tokenUsage")
         .and_then(Value::as_object);
@@ -117,22 +123,71 @@ pub fn llm_facts(attrs: &Attributes) -> LlmFacts {
         outputs: payload(attrs, Side::Output),
         session_id: first_text(attrs, &SESSION_KEYS),
         user_id: first_text(attrs, &USER_KEYS),
-        guardrail_blocked: guardrail_blocked(attrs),
+        guardrail_blocked: guardrail_blocked(attrs, guardrails),
     }
 }
 
-/// Attributes whose true value says a guardrail blocked the answer (the demo pipeline and
-/// NeMo/Guardrails-AI style instrumentations), and ones whose false value says the same.
-pub const GUARDRAIL_BLOCKED_KEYS: [&str; 3] = [
-    "guardrail.blocked",
-    "guardrail.triggered",
-    "guardrails.blocked",
-];
-pub const GUARDRAIL_PASSED_KEYS: [&str; 2] = ["guardrail.passed", "guardrails.passed"];
+/// The built-in keys whose true value says a guardrail blocked the answer (the demo pipeline
+/// and NeMo/Guardrails-AI style instrumentations): the default of `--guardrail-blocked-keys`.
+pub const DEFAULT_GUARDRAIL_BLOCKED_KEYS: &str =
+    "guardrail.blocked,guardrail.triggered,guardrails.blocked";
+/// The built-in keys whose false value says the same: the default of `--guardrail-passed-keys`.
+pub const DEFAULT_GUARDRAIL_PASSED_KEYS: &str = "guardrail.passed,guardrails.passed";
 
-/// Did this span's guardrail block? Booleans, or their text (`"true"`, `"False"`) as
-/// string-only conventions send them.
-pub fn guardrail_blocked(attrs: &Attributes) -> bool {
+/// Which span attributes say that a guardrail blocked: a true value of a `blocked` key or a
+/// false value of a `passed` key. Configurable because every guardrail library names its
+/// verdict differently (`moderation.flagged`, `nemo.rail.blocked`, …) and the block rate is
+/// only as good as this list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuardrailKeys {
+    pub blocked: Vec<String>,
+    pub passed: Vec<String>,
+}
+
+impl GuardrailKeys {
+    /// Keys as given on the command line: trimmed, empty ones dropped.
+    pub fn new<B, P>(blocked: B, passed: P) -> GuardrailKeys
+    where
+        B: IntoIterator,
+        B::Item: AsRef<str>,
+        P: IntoIterator,
+        P::Item: AsRef<str>,
+    {
+        fn clean<I: IntoIterator>(keys: I) -> Vec<String>
+        where
+            I::Item: AsRef<str>,
+        {
+            keys.into_iter()
+                .map(|k| k.as_ref().trim().to_string())
+                .filter(|k| !k.is_empty())
+                .collect()
+        }
+        GuardrailKeys {
+            blocked: clean(blocked),
+            passed: clean(passed),
+        }
+    }
+
+    /// The defaults, shared so reads of stored spans do not build them per span.
+    pub fn builtin() -> &'static GuardrailKeys {
+        static BUILTIN: std::sync::LazyLock<GuardrailKeys> =
+            std::sync::LazyLock::new(GuardrailKeys::default);
+        &BUILTIN
+    }
+}
+
+impl Default for GuardrailKeys {
+    fn default() -> Self {
+        GuardrailKeys::new(
+            DEFAULT_GUARDRAIL_BLOCKED_KEYS.split(','),
+            DEFAULT_GUARDRAIL_PASSED_KEYS.split(','),
+        )
+    }
+}
+
+/// Did this span's guardrail block, by `keys`? Booleans, or their text (`"true"`, `"False"`)
+/// as string-only conventions send them.
+pub fn guardrail_blocked(attrs: &Attributes, keys: &GuardrailKeys) -> bool {
     let flag = |key: &str| match attrs.get(key) {
         Some(Value::Bool(b)) => Some(*b),
         Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
@@ -142,8 +197,8 @@ pub fn guardrail_blocked(attrs: &Attributes) -> bool {
         },
         _ => None,
     };
-    GUARDRAIL_BLOCKED_KEYS.iter().any(|k| flag(k) == Some(true))
-        || GUARDRAIL_PASSED_KEYS.iter().any(|k| flag(k) == Some(false))
+    keys.blocked.iter().any(|k| flag(k) == Some(true))
+        || keys.passed.iter().any(|k| flag(k) == Some(false))
 }
 
 /// The first convention that names a kind wins, in MLflow's translator order with MLflow's own
@@ -832,5 +887,39 @@ mod tests {
         let f = facts(json!({"gen_ai.conversation.id": "conv-555", "session.id": "sess-1"}));
         assert_eq!(f.session_id.as_deref(), Some("sess-1"));
         assert_eq!(facts(json!({"user.id": 42})).user_id.as_deref(), Some("42"));
+    }
+
+    #[test]
+    fn builtin_guardrail_keys_read_booleans_and_their_text() {
+        let blocked = |v: Value| guardrail_blocked(&attrs(v), GuardrailKeys::builtin());
+        assert!(blocked(json!({"guardrail.blocked": true})));
+        assert!(blocked(json!({"guardrail.triggered": "True"})));
+        assert!(blocked(json!({"guardrails.blocked": " true "})));
+        assert!(blocked(json!({"guardrail.passed": false})));
+        assert!(blocked(json!({"guardrails.passed": "false"})));
+        assert!(!blocked(
+            json!({"guardrail.passed": true, "guardrail.blocked": false})
+        ));
+        assert!(!blocked(
+            json!({"guardrail.blocked": "yes", "guardrail.passed": 0})
+        ));
+        assert!(!blocked(json!({"moderation.flagged": true})));
+    }
+
+    #[test]
+    fn configured_guardrail_keys_replace_the_builtin_ones() {
+        let keys = GuardrailKeys::new([" moderation.flagged", ""], ["rail.ok"]);
+        assert_eq!(keys.blocked, ["moderation.flagged"]);
+        let blocked = |v: Value| guardrail_blocked(&attrs(v), &keys);
+        assert!(blocked(json!({"moderation.flagged": true})));
+        assert!(blocked(json!({"rail.ok": "FALSE"})));
+        assert!(!blocked(
+            json!({"moderation.flagged": false, "rail.ok": true})
+        ));
+        assert!(!blocked(
+            json!({"guardrail.blocked": true, "guardrail.passed": false})
+        ));
+        let facts = llm_facts_with(&attrs(json!({"moderation.flagged": "true"})), &keys);
+        assert!(facts.guardrail_blocked);
     }
 }

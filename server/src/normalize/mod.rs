@@ -10,18 +10,20 @@ mod tags;
 use std::collections::BTreeMap;
 
 use crate::model::{Attributes, RawSpan, Span};
+pub use conventions::GuardrailKeys;
 pub use live_prices::LivePrices;
 pub use pricing::PriceTable;
 
-/// Derives the LLM facts of `raw` and prices it with `prices`. Also strips MLflow's double
+/// Derives the LLM facts of `raw` (a guardrail block by `guardrails`) and prices it with
+/// `prices`. Also strips MLflow's double
 /// JSON encoding of `mlflow.*` attribute values (PROTOCOL.md §5.4d) in place, so the stored
 /// attributes and everything read from them agree.
 ///
 /// The price is the one in force when the span started; a span without a start time is
 /// priced at the latest known price.
-pub fn normalize_span(mut raw: RawSpan, prices: &PriceTable) -> Span {
+pub fn normalize_span(mut raw: RawSpan, prices: &PriceTable, guardrails: &GuardrailKeys) -> Span {
     conventions::strip_mlflow_double_encoding(&mut raw.attributes);
-    let mut facts = conventions::llm_facts(&raw.attributes);
+    let mut facts = conventions::llm_facts_with(&raw.attributes, guardrails);
     let at_ms = if raw.start_ns > 0 {
         raw.start_ns / 1_000_000
     } else {
@@ -134,7 +136,11 @@ mod tests {
 
     #[test]
     fn bench_llm_call_is_a_priced_chat_model_span() {
-        let span = normalize_span(bench_llm_call(), &PriceTable::with_seed());
+        let span = normalize_span(
+            bench_llm_call(),
+            &PriceTable::with_seed(),
+            GuardrailKeys::builtin(),
+        );
         let f = &span.facts;
         assert_eq!(f.kind, SpanKind::ChatModel);
         assert_eq!(f.model.as_deref(), Some("claude-sonnet"));
@@ -162,7 +168,11 @@ mod tests {
 
     #[test]
     fn normalized_span_keeps_decoded_mlflow_attributes() {
-        let span = normalize_span(bench_llm_call(), &PriceTable::with_seed());
+        let span = normalize_span(
+            bench_llm_call(),
+            &PriceTable::with_seed(),
+            GuardrailKeys::builtin(),
+        );
         let attrs = &span.raw.attributes;
         assert_eq!(
             attrs["mlflow.chat.tokenUsage"]["input_tokens"],
@@ -181,7 +191,9 @@ mod tests {
             "llm.token_count.prompt": 10,
         }));
         assert_eq!(
-            normalize_span(raw, &PriceTable::with_seed()).facts.cost,
+            normalize_span(raw, &PriceTable::with_seed(), GuardrailKeys::builtin())
+                .facts
+                .cost,
             None
         );
     }
@@ -193,7 +205,7 @@ mod tests {
             "mlflow.chat.tokenUsage": {"input_tokens": 120, "output_tokens": 45},
             "gen_ai.request.model": "gpt-4o",
         }));
-        let span = normalize_span(raw, &PriceTable::with_seed());
+        let span = normalize_span(raw, &PriceTable::with_seed(), GuardrailKeys::builtin());
         assert_eq!(span.facts.kind, SpanKind::Agent);
         assert_eq!(span.facts.input_tokens, Some(120));
         assert_eq!(span.facts.cost, None);
@@ -205,7 +217,9 @@ mod tests {
             raw_span(json!({"gen_ai.request.model": "gpt-4o", "gen_ai.usage.input_tokens": 5}));
         raw.start_ns = 1_600_000_000_000_000_000; // 2020
         assert_eq!(
-            normalize_span(raw, &PriceTable::with_seed()).facts.cost,
+            normalize_span(raw, &PriceTable::with_seed(), GuardrailKeys::builtin())
+                .facts
+                .cost,
             None
         );
     }
@@ -215,10 +229,12 @@ mod tests {
         let mut raw =
             raw_span(json!({"gen_ai.request.model": "gpt-4o", "gen_ai.usage.input_tokens": 5}));
         raw.start_ns = 0;
-        assert!(normalize_span(raw, &PriceTable::with_seed())
-            .facts
-            .cost
-            .is_some());
+        assert!(
+            normalize_span(raw, &PriceTable::with_seed(), GuardrailKeys::builtin())
+                .facts
+                .cost
+                .is_some()
+        );
     }
 
     #[test]
@@ -234,7 +250,7 @@ mod tests {
             "gen_ai.usage.cache_read.input_tokens": 100,
             "gen_ai.conversation.id": "conv-555",
         }));
-        let f = normalize_span(raw, &PriceTable::with_seed()).facts;
+        let f = normalize_span(raw, &PriceTable::with_seed(), GuardrailKeys::builtin()).facts;
         assert_eq!(f.kind, SpanKind::ChatModel);
         assert_eq!(f.session_id.as_deref(), Some("conv-555"));
         let cost = f.cost.expect("gpt-4o is in the seed table");
@@ -270,7 +286,7 @@ mod tests {
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
         assert_eq!(got, want);
-        let span = normalize_span(root, &PriceTable::with_seed());
+        let span = normalize_span(root, &PriceTable::with_seed(), GuardrailKeys::builtin());
         assert_eq!(span.facts.kind, SpanKind::Chain);
         assert_eq!(span.facts.user_id.as_deref(), Some("user-000123"));
     }

@@ -82,7 +82,7 @@ fn ms(ns: i64) -> f64 {
     (ns as f64 / 1e3).round() / 1e3
 }
 
-fn node(s: StoredSpan, t0: i64) -> SpanNode {
+pub(crate) fn node(s: StoredSpan, t0: i64) -> SpanNode {
     SpanNode {
         span_id: hex::encode(s.span_id),
         parent_span_id: s.parent_span_id.map(hex::encode),

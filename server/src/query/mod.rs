@@ -2,7 +2,8 @@
 //! stored rows into wire types. One file per area (`list`, …); this file holds the
 //! `Contract` impl, whose methods each delegate to one of them.
 
-mod detail;
+mod alerts;
+pub(crate) mod detail;
 mod overview;
 pub mod plan;
 mod prices;
@@ -23,6 +24,8 @@ pub struct Query {
     prices: prices::PriceEditing,
     /// The rollup dimensions the writer keeps: what a dashboard scope may name.
     rollups: crate::rollup::RollupConfig,
+    /// Where users reach Sightline (links in test notifications).
+    public_url: String,
 }
 
 impl Query {
@@ -32,7 +35,13 @@ impl Query {
             backend,
             prices: prices::PriceEditing::default(),
             rollups: crate::rollup::RollupConfig::default(),
+            public_url: "http://127.0.0.1:5000".into(),
         }
+    }
+
+    pub fn with_public_url(mut self, public_url: String) -> Query {
+        self.public_url = public_url;
+        self
     }
 
     /// Scopes dashboards by the tag dimensions the writer was configured with.
@@ -130,5 +139,75 @@ impl Contract for Query {
 
     async fn delete_price(&self, model: String, effective_from_ms: i64) -> Result<(), AppError> {
         prices::delete_price(&self.backend, &self.prices, model, effective_from_ms).await
+    }
+
+    async fn alerts_overview(&self) -> Result<app::types::AlertsOverview, AppError> {
+        alerts::overview(self).await
+    }
+
+    async fn alert_rule(&self, id: i64) -> Result<app::types::AlertRuleDetail, AppError> {
+        alerts::rule(self, id).await
+    }
+
+    async fn save_rule(
+        &self,
+        id: Option<i64>,
+        form: app::types::RuleForm,
+    ) -> Result<i64, AppError> {
+        alerts::save_rule(self, id, form).await
+    }
+
+    async fn set_rule_enabled(&self, id: i64, enabled: bool) -> Result<(), AppError> {
+        alerts::set_enabled(self, id, enabled).await
+    }
+
+    async fn delete_rule(&self, id: i64) -> Result<(), AppError> {
+        alerts::delete_rule(self, id).await
+    }
+
+    async fn preview_rule(
+        &self,
+        form: app::types::RuleForm,
+    ) -> Result<app::types::RulePreview, AppError> {
+        alerts::preview(self, form).await
+    }
+
+    async fn alert_history(
+        &self,
+        rule_id: Option<i64>,
+        before_id: Option<i64>,
+    ) -> Result<app::types::AlertHistory, AppError> {
+        alerts::history(self, rule_id, before_id).await
+    }
+
+    async fn save_channel(
+        &self,
+        id: Option<i64>,
+        name: String,
+        config: String,
+    ) -> Result<i64, AppError> {
+        alerts::save_channel(self, id, name, config).await
+    }
+
+    async fn delete_channel(&self, id: i64) -> Result<(), AppError> {
+        alerts::delete_channel(self, id).await
+    }
+
+    async fn test_channel(&self, id: i64) -> Result<String, AppError> {
+        alerts::test_channel(self, id).await
+    }
+
+    async fn create_silence(
+        &self,
+        matchers: Vec<app::types::SilenceMatcher>,
+        starts_ms: i64,
+        ends_ms: i64,
+        comment: String,
+    ) -> Result<i64, AppError> {
+        alerts::create_silence(self, matchers, starts_ms, ends_ms, comment).await
+    }
+
+    async fn expire_silence(&self, id: i64) -> Result<(), AppError> {
+        alerts::expire_silence(self, id).await
     }
 }

@@ -42,6 +42,35 @@ pub(super) async fn overview(
     query: OverviewQuery,
     scope_expr: Option<Expr>,
 ) -> Result<Overview, AppError> {
+    let read = read_cells(backend, cfg, query, scope_expr).await?;
+    let board = Board::build(&read.window, cfg, &read.series, &read.cells);
+    let (slowest, failed) = exemplars(backend, &read.window, &read.series, &read.cells).await?;
+    let window = read.window;
+    Ok(Overview {
+        from_ms: window.from_s * 1000,
+        to_ms: window.to_s * 1000,
+        step_ms: window.step_s * 1000,
+        slowest,
+        failed,
+        ..board
+    })
+}
+
+/// What a board reads: its window, the series matching its scope and their cells.
+pub struct BoardCells {
+    window: Window,
+    series: HashMap<i64, SeriesKey>,
+    cells: Vec<StoredCell>,
+}
+
+/// The one read behind a board: checks the window and scope, picks the series, reads their
+/// cells.
+async fn read_cells(
+    backend: &Arc<dyn Backend>,
+    cfg: &RollupConfig,
+    query: OverviewQuery,
+    scope_expr: Option<Expr>,
+) -> Result<BoardCells, AppError> {
     let span = query.to_ms - query.from_ms;
     if span <= 0 || span > MAX_WINDOW_MS {
         return Err(AppError::Invalid {
@@ -78,17 +107,136 @@ pub(super) async fn overview(
     )
     .await
     .map_err(super::app_error)?;
-
-    let board = Board::build(&window, cfg, &wanted, &cells);
-    let (slowest, failed) = exemplars(backend, &window, &wanted, &cells).await?;
-    Ok(Overview {
-        from_ms: window.from_s * 1000,
-        to_ms: window.to_s * 1000,
-        step_ms: window.step_s * 1000,
-        slowest,
-        failed,
-        ..board
+    Ok(BoardCells {
+        window,
+        series: wanted,
+        cells,
     })
+}
+
+/// One panel of the board, for the query benchmark's per-panel timings
+/// (`sightline-bench --queries`). The page computes them all in one pass over the cells
+/// (`Board::build`); `Query::board_panel` computes one alone: its share of that pass (only
+/// the merges it needs) and its own figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Panel {
+    /// Trace latency tiles (P50/P95/P99) and the latency chart's series.
+    Latency,
+    /// The trace latency heatmap (the same merged sketches as `Latency`).
+    Heatmap,
+    /// Throughput, error, cache-hit and guardrail-block rates (counts only).
+    Rates,
+    /// Cost per step and the token and cost totals.
+    Cost,
+    /// The per-span breakdown. Alone, its share-of-trace-P95 column is empty: that P95
+    /// belongs to `Latency`.
+    Breakdown,
+    /// Checks and blocks per guardrail stage.
+    Guardrails,
+    /// Calls, tokens, cost and P95 per model.
+    Models,
+}
+
+impl Panel {
+    pub const ALL: [Panel; 7] = [
+        Panel::Latency,
+        Panel::Heatmap,
+        Panel::Rates,
+        Panel::Cost,
+        Panel::Breakdown,
+        Panel::Guardrails,
+        Panel::Models,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Panel::Latency => "latency tiles + chart",
+            Panel::Heatmap => "heatmap",
+            Panel::Rates => "traffic/error/cache/guard",
+            Panel::Cost => "cost + tokens",
+            Panel::Breakdown => "span breakdown",
+            Panel::Guardrails => "guardrail stages",
+            Panel::Models => "model usage",
+        }
+    }
+
+    fn folds(self) -> Folds {
+        let none = Folds::default();
+        match self {
+            Panel::Latency | Panel::Heatmap => Folds {
+                latency: true,
+                ..none
+            },
+            Panel::Rates => Folds {
+                rates: true,
+                ..none
+            },
+            Panel::Cost => Folds { cost: true, ..none },
+            Panel::Breakdown => Folds {
+                breakdown: true,
+                ..none
+            },
+            Panel::Guardrails => Folds {
+                guardrails: true,
+                ..none
+            },
+            Panel::Models => Folds {
+                models: true,
+                ..none
+            },
+        }
+    }
+}
+
+impl BoardCells {
+    /// Cells read.
+    pub fn len(&self) -> usize {
+        self.cells.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cells.is_empty()
+    }
+}
+
+impl super::Query {
+    /// Every panel, in the order the page shows them.
+    pub fn board_panels() -> [Panel; 7] {
+        Panel::ALL
+    }
+
+    /// The board's cell read alone (series list, scope match, cells), as `overview` does it.
+    pub async fn board_cells(
+        &self,
+        query: OverviewQuery,
+        scope_expr: Option<Expr>,
+    ) -> Result<BoardCells, AppError> {
+        read_cells(&self.backend, &self.rollups, query, scope_expr).await
+    }
+
+    /// One panel computed alone from `read`; returns how many values it produced (so the
+    /// work is observable).
+    pub fn board_panel(&self, read: &BoardCells, panel: Panel) -> usize {
+        let (w, cfg) = (&read.window, &self.rollups);
+        let f = Fold::new(w, cfg, &read.series, &read.cells, panel.folds());
+        match panel {
+            Panel::Latency | Panel::Rates | Panel::Cost => {
+                let totals = f.totals();
+                f.series_points(w).len() + usize::from(totals.traces > 0)
+            }
+            Panel::Heatmap => f.heatmap(w).counts.len(),
+            Panel::Breakdown => f.breakdown(None).len(),
+            Panel::Guardrails => f.guardrails().len(),
+            Panel::Models => f.models().len(),
+        }
+    }
+
+    /// The slowest and failed exemplar lookup alone; returns the rows found.
+    pub async fn board_exemplars(&self, read: &BoardCells) -> Result<usize, AppError> {
+        let (slow, failed) =
+            exemplars(&self.backend, &read.window, &read.series, &read.cells).await?;
+        Ok(slow.len() + failed.len())
+    }
 }
 
 /// Which cells a window reads and how it is cut into chart steps.
@@ -146,15 +294,48 @@ struct SpanAcc {
     kinds: BTreeMap<String, i64>,
 }
 
-struct Board;
+/// Which accumulations a fold does: all of them for the page.
+#[derive(Debug, Clone, Copy, Default)]
+struct Folds {
+    /// Trace cells' latency sketches, per step and in total.
+    latency: bool,
+    /// Trace cells' counts (traces, errors, guardrail checks/blocks) and cache hits.
+    rates: bool,
+    /// Span cells' cost per step, token and cost totals.
+    cost: bool,
+    breakdown: bool,
+    guardrails: bool,
+    models: bool,
+}
 
-impl Board {
-    fn build(
+impl Folds {
+    const ALL: Folds = Folds {
+        latency: true,
+        rates: true,
+        cost: true,
+        breakdown: true,
+        guardrails: true,
+        models: true,
+    };
+}
+
+/// The window's cells merged per step and in total: what every panel reads.
+struct Fold {
+    steps: Vec<StepAcc>,
+    total: StepAcc,
+    by_span: BTreeMap<String, SpanAcc>,
+    by_guard: BTreeMap<String, (u64, u64)>,
+    by_model: BTreeMap<String, Cell>,
+}
+
+impl Fold {
+    fn new(
         w: &Window,
         cfg: &RollupConfig,
         series: &HashMap<i64, SeriesKey>,
         cells: &[StoredCell],
-    ) -> Overview {
+        folds: Folds,
+    ) -> Fold {
         let mut steps: Vec<StepAcc> = (0..w.steps()).map(|_| StepAcc::default()).collect();
         let mut total = StepAcc::default();
         let mut by_span: BTreeMap<String, SpanAcc> = BTreeMap::new();
@@ -171,13 +352,25 @@ impl Board {
             let c = &sc.cell;
             match key.level {
                 Level::Trace => {
+                    if !(folds.latency || folds.rates) {
+                        continue;
+                    }
                     let cache = key
                         .tag_map()
                         .get(&cfg.cache_hit_key)
                         .map(|v| rollup::truthy(v));
                     for acc in [&mut steps[step], &mut total] {
-                        acc.trace.merge(c);
-                        if let Some(hit) = cache {
+                        match (folds.latency, folds.rates) {
+                            (true, true) => acc.trace.merge(c),
+                            (true, false) => acc.trace.latency.merge(&c.latency),
+                            _ => {
+                                acc.trace.count += c.count;
+                                acc.trace.error_count += c.error_count;
+                                acc.trace.blocked_count += c.blocked_count;
+                                acc.trace.guarded_count += c.guarded_count;
+                            }
+                        }
+                        if let (Some(hit), true) = (cache, folds.rates) {
                             acc.cache_known += c.count.max(0) as u64;
                             if hit {
                                 acc.cache_hits += c.count.max(0) as u64;
@@ -186,25 +379,30 @@ impl Board {
                     }
                 }
                 Level::Span => {
-                    let cost = c.cost_input + c.cost_output;
-                    steps[step].cost += cost;
-                    total.cost += cost;
-                    // Token and cost totals come from span cells (the trace cells carry
-                    // none), so they share one definition with the per-model table.
-                    total.trace.input_tokens += c.input_tokens;
-                    total.trace.output_tokens += c.output_tokens;
-                    total.trace.cached_tokens += c.cached_tokens;
-                    total.trace.cost_input += c.cost_input;
-                    total.trace.cost_output += c.cost_output;
-                    let s = by_span.entry(key.span_name.clone()).or_default();
-                    s.cell.merge(c);
-                    *s.kinds.entry(key.kind.clone()).or_default() += c.count;
-                    if key.kind == "GUARDRAIL" {
+                    if folds.cost {
+                        let cost = c.cost_input + c.cost_output;
+                        steps[step].cost += cost;
+                        total.cost += cost;
+                        // Token and cost totals come from span cells (the trace cells carry
+                        // none), so they share one definition with the per-model table.
+                        total.trace.input_tokens += c.input_tokens;
+                        total.trace.output_tokens += c.output_tokens;
+                        total.trace.cached_tokens += c.cached_tokens;
+                        total.trace.cost_input += c.cost_input;
+                        total.trace.cost_output += c.cost_output;
+                    }
+                    if folds.breakdown {
+                        let s = by_span.entry(key.span_name.clone()).or_default();
+                        s.cell.merge(c);
+                        *s.kinds.entry(key.kind.clone()).or_default() += c.count;
+                    }
+                    if folds.guardrails && key.kind == "GUARDRAIL" {
                         let g = by_guard.entry(key.span_name.clone()).or_default();
                         g.0 += c.count.max(0) as u64;
                         g.1 += c.blocked_count.max(0) as u64;
                     }
-                    if !key.model.is_empty()
+                    if folds.models
+                        && !key.model.is_empty()
                         && !matches!(key.kind.as_str(), "AGENT" | "CHAIN" | "WORKFLOW")
                     {
                         by_model.entry(key.model.clone()).or_default().merge(c);
@@ -212,17 +410,25 @@ impl Board {
                 }
             }
         }
+        Fold {
+            steps,
+            total,
+            by_span,
+            by_guard,
+            by_model,
+        }
+    }
 
-        let t = &total.trace;
-        let trace_p95 = t.latency.quantile(0.95);
-        let totals = OverviewTotals {
+    fn totals(&self) -> OverviewTotals {
+        let t = &self.total.trace;
+        OverviewTotals {
             traces: t.count.max(0) as u64,
             error_traces: t.error_count.max(0) as u64,
             p50_ms: t.latency.quantile(0.5),
-            p95_ms: trace_p95,
+            p95_ms: t.latency.quantile(0.95),
             p99_ms: t.latency.quantile(0.99),
-            cache_hits: total.cache_hits,
-            cache_known: total.cache_known,
+            cache_hits: self.total.cache_hits,
+            cache_known: self.total.cache_known,
             guardrail_checks: t.guarded_count.max(0) as u64,
             guardrail_blocks: t.blocked_count.max(0) as u64,
             input_tokens: t.input_tokens,
@@ -230,9 +436,11 @@ impl Board {
             cached_tokens: t.cached_tokens,
             cost_input: t.cost_input,
             cost_output: t.cost_output,
-        };
+        }
+    }
 
-        let series_points = steps
+    fn series_points(&self, w: &Window) -> Vec<SeriesPoint> {
+        self.steps
             .iter()
             .enumerate()
             .map(|(i, s)| SeriesPoint {
@@ -248,10 +456,25 @@ impl Board {
                 guardrail_blocks: s.trace.blocked_count.max(0) as u64,
                 cost: s.cost,
             })
-            .collect();
+            .collect()
+    }
 
-        let mut breakdown: Vec<SpanBreakdown> = by_span
-            .into_iter()
+    fn heatmap(&self, w: &Window) -> Heatmap {
+        heatmap(
+            w,
+            &self
+                .steps
+                .iter()
+                .map(|s| &s.trace.latency)
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    /// The span rows, the bottleneck first; `trace_p95` gives each its share.
+    fn breakdown(&self, trace_p95: Option<f64>) -> Vec<SpanBreakdown> {
+        let mut breakdown: Vec<SpanBreakdown> = self
+            .by_span
+            .iter()
             .map(|(name, s)| {
                 let p95 = s.cell.latency.quantile(0.95);
                 SpanBreakdown {
@@ -261,7 +484,7 @@ impl Board {
                         .max_by_key(|(_, n)| **n)
                         .map(|(k, _)| k.clone())
                         .unwrap_or_default(),
-                    name,
+                    name: name.clone(),
                     count: s.cell.count.max(0) as u64,
                     error_count: s.cell.error_count.max(0) as u64,
                     p50_ms: s.cell.latency.quantile(0.5),
@@ -288,11 +511,15 @@ impl Board {
 
         // The table is for finding the bottleneck, not an inventory.
         breakdown.truncate(MAX_BREAKDOWN_ROWS);
+        breakdown
+    }
 
-        let mut models: Vec<ModelUsage> = by_model
-            .into_iter()
+    fn models(&self) -> Vec<ModelUsage> {
+        let mut models: Vec<ModelUsage> = self
+            .by_model
+            .iter()
             .map(|(model, c)| ModelUsage {
-                model,
+                model: model.clone(),
                 calls: c.count.max(0) as u64,
                 input_tokens: c.input_tokens,
                 output_tokens: c.output_tokens,
@@ -303,26 +530,39 @@ impl Board {
             })
             .collect();
         models.sort_by(|a, b| b.calls.cmp(&a.calls).then(a.model.cmp(&b.model)));
+        models
+    }
 
-        let guardrails = by_guard
-            .into_iter()
+    fn guardrails(&self) -> Vec<GuardrailStat> {
+        self.by_guard
+            .iter()
             .map(|(name, (checks, blocks))| GuardrailStat {
-                name,
-                checks,
-                blocks,
+                name: name.clone(),
+                checks: *checks,
+                blocks: *blocks,
             })
-            .collect();
+            .collect()
+    }
+}
 
+struct Board;
+
+impl Board {
+    fn build(
+        w: &Window,
+        cfg: &RollupConfig,
+        series: &HashMap<i64, SeriesKey>,
+        cells: &[StoredCell],
+    ) -> Overview {
+        let f = Fold::new(w, cfg, series, cells, Folds::ALL);
+        let totals = f.totals();
         Overview {
+            breakdown: f.breakdown(totals.p95_ms),
             totals,
-            series: series_points,
-            heatmap: heatmap(
-                w,
-                &steps.iter().map(|s| &s.trace.latency).collect::<Vec<_>>(),
-            ),
-            guardrails,
-            breakdown,
-            models,
+            series: f.series_points(w),
+            heatmap: f.heatmap(w),
+            guardrails: f.guardrails(),
+            models: f.models(),
             ..Default::default()
         }
     }
@@ -425,5 +665,117 @@ mod tests {
         assert!(w.steps() as i64 <= MAX_POINTS);
         assert_eq!(w.step_of(-1), None);
         assert_eq!(w.step_of(0), Some(0));
+    }
+
+    /// The per-panel folds the query benchmark times compute exactly the page's figures.
+    #[test]
+    fn each_panel_alone_gives_the_page_figures() {
+        let key = |level, span: &str, kind: &str, model: &str, tags: &str| SeriesKey {
+            level,
+            service: "svc".into(),
+            trace_name: "chat".into(),
+            span_name: span.into(),
+            kind: kind.into(),
+            model: model.into(),
+            tags: tags.into(),
+        };
+        let series: HashMap<i64, SeriesKey> = [
+            (1, key(Level::Trace, "", "", "", r#"{"cache_hit":"true"}"#)),
+            (2, key(Level::Trace, "", "", "", r#"{"cache_hit":"false"}"#)),
+            (3, key(Level::Span, "llm", "LLM", "gpt", rollup::ANY_TAGS)),
+            (
+                4,
+                key(Level::Span, "pii", "GUARDRAIL", "", rollup::ANY_TAGS),
+            ),
+            (
+                5,
+                key(Level::Span, "agent", "AGENT", "gpt", rollup::ANY_TAGS),
+            ),
+        ]
+        .into();
+        let mut cells = Vec::new();
+        for minute in 0..30i64 {
+            for id in 1..=5i64 {
+                // Trace cells carry no tokens or cost (the writer puts them on span cells).
+                let span = i64::from(id >= 3);
+                let mut c = Cell {
+                    count: 3 + id + minute % 4,
+                    error_count: minute % 3,
+                    blocked_count: i64::from(id == 4 || (id < 3 && minute % 5 == 0)),
+                    guarded_count: i64::from(id < 3),
+                    input_tokens: 10 * id * span,
+                    output_tokens: id * span,
+                    cached_tokens: minute % 2 * span,
+                    cost_input: 0.01 * (id * span) as f64,
+                    cost_output: 0.002 * (minute * span) as f64,
+                    ..Cell::default()
+                };
+                for k in 0..c.count {
+                    c.latency.add((10 + 7 * k + 13 * minute + 100 * id) as f64);
+                }
+                cells.push(StoredCell {
+                    bucket: minute * 60,
+                    series: id,
+                    cell: c,
+                });
+            }
+        }
+        let w = Window::plan(0, 3_600_000);
+        let cfg = RollupConfig::default();
+        let page = Board::build(&w, &cfg, &series, &cells);
+        assert!(page.totals.traces > 0 && page.totals.cache_hits > 0);
+        assert!(!page.guardrails.is_empty() && !page.models.is_empty());
+        let alone = |p: Panel| Fold::new(&w, &cfg, &series, &cells, p.folds());
+
+        let (f, t) = (alone(Panel::Latency), &page.totals);
+        let ft = f.totals();
+        assert_eq!(
+            (ft.p50_ms, ft.p95_ms, ft.p99_ms),
+            (t.p50_ms, t.p95_ms, t.p99_ms)
+        );
+        let quantiles = |s: &[SeriesPoint]| {
+            s.iter()
+                .map(|p| (p.p50_ms, p.p95_ms, p.p99_ms))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(quantiles(&f.series_points(&w)), quantiles(&page.series));
+        assert_eq!(alone(Panel::Heatmap).heatmap(&w), page.heatmap);
+
+        let ft = alone(Panel::Rates).totals();
+        assert_eq!(
+            (ft.traces, ft.error_traces, ft.cache_hits, ft.cache_known),
+            (t.traces, t.error_traces, t.cache_hits, t.cache_known)
+        );
+        assert_eq!(
+            (ft.guardrail_checks, ft.guardrail_blocks),
+            (t.guardrail_checks, t.guardrail_blocks)
+        );
+        let counts = |s: &[SeriesPoint]| {
+            s.iter()
+                .map(|p| {
+                    let rates = (p.traces, p.error_traces, p.cache_hits, p.cache_known);
+                    (rates, p.guardrail_checks, p.guardrail_blocks)
+                })
+                .collect::<Vec<_>>()
+        };
+        let f = alone(Panel::Rates);
+        assert_eq!(counts(&f.series_points(&w)), counts(&page.series));
+
+        let f = alone(Panel::Cost);
+        let ft = f.totals();
+        assert_eq!(
+            (ft.input_tokens, ft.output_tokens, ft.cached_tokens),
+            (t.input_tokens, t.output_tokens, t.cached_tokens)
+        );
+        assert_eq!(
+            (ft.cost_input, ft.cost_output),
+            (t.cost_input, t.cost_output)
+        );
+        let costs = |s: &[SeriesPoint]| s.iter().map(|p| p.cost).collect::<Vec<_>>();
+        assert_eq!(costs(&f.series_points(&w)), costs(&page.series));
+
+        assert_eq!(alone(Panel::Breakdown).breakdown(t.p95_ms), page.breakdown);
+        assert_eq!(alone(Panel::Guardrails).guardrails(), page.guardrails);
+        assert_eq!(alone(Panel::Models).models(), page.models);
     }
 }

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 use crate::model::{ResourceGroup, TraceId, TraceInfo, TracePatch};
-use crate::normalize::{self, LivePrices, PriceTable};
+use crate::normalize::{self, GuardrailKeys, LivePrices, PriceTable};
 use crate::store::writer::{SubmitError, WriterHandle};
 use crate::store::{Backend, PreparedBatch, SpanRow};
 
@@ -107,6 +107,8 @@ pub struct Ingest {
     pub prices: LivePrices,
     pub limits: Limits,
     pub api_keys: ApiKeys,
+    /// What marks a guardrail block (`--guardrail-blocked-keys`, `--guardrail-passed-keys`).
+    guardrails: Arc<GuardrailKeys>,
     known_experiments: RwLock<HashSet<i64>>,
 }
 
@@ -124,8 +126,15 @@ impl Ingest {
             prices,
             limits,
             api_keys,
+            guardrails: Arc::new(GuardrailKeys::default()),
             known_experiments: RwLock::new(HashSet::from([0])),
         }
+    }
+
+    /// Marks guardrail blocks by `keys` instead of the built-in ones.
+    pub fn with_guardrails(mut self, keys: GuardrailKeys) -> Ingest {
+        self.guardrails = Arc::new(keys);
+        self
     }
 
     /// Resolves an experiment id sent by a client (`x-mlflow-experiment-id`, trace location):
@@ -163,8 +172,9 @@ impl Ingest {
     ) -> Result<IngestReport, Error> {
         // One snapshot per request: every span of it is priced from the same table.
         let prices = self.prices.current();
+        let guardrails = self.guardrails.clone();
         let span_total: usize = groups.iter().map(|g| g.spans.len()).sum();
-        let build = move || prepare(experiment_id, groups, &prices);
+        let build = move || prepare(experiment_id, groups, &prices, &guardrails);
         // Compression and attribute parsing are CPU work: keep big requests off the runtime.
         let batch = if span_total > 256 {
             tokio::task::spawn_blocking(build)
@@ -196,11 +206,13 @@ impl Ingest {
     }
 }
 
-/// Normalises spans and derives per-trace patches (resource tags, root-span tags).
+/// Normalises spans (a guardrail block by `guardrails`) and derives per-trace patches
+/// (resource tags, root-span tags).
 pub fn prepare(
     experiment_id: i64,
     groups: Vec<ResourceGroup>,
     prices: &PriceTable,
+    guardrails: &GuardrailKeys,
 ) -> PreparedBatch {
     let mut batch = PreparedBatch::default();
     for group in groups {
@@ -216,7 +228,7 @@ pub fn prepare(
             if raw.parent_span_id.is_none() {
                 patch.tags.extend(normalize::root_span_tags(&raw));
             }
-            let span = normalize::normalize_span(raw, prices);
+            let span = normalize::normalize_span(raw, prices, guardrails);
             batch.spans.push(SpanRow::prepare(span));
         }
         batch.patches.extend(patches.into_values());

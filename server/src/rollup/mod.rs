@@ -35,7 +35,8 @@ pub const HOUR: i64 = 3600;
 /// `spans.flags` bit: a guardrail span that blocked (see `normalize::conventions`).
 pub const FLAG_BLOCKED: i64 = 1;
 
-/// Which tags are dimensions and which one marks a cache hit.
+/// Which tags are dimensions, which one marks a cache hit, and which span attributes mark a
+/// guardrail block.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RollupConfig {
     /// Trace tags kept as rollup dimensions. Keep them few and low-cardinality: every
@@ -46,6 +47,9 @@ pub struct RollupConfig {
     pub cache_hit_key: String,
     /// Tag values longer than this are cut, so a free-text tag cannot blow up the series.
     pub max_value_chars: usize,
+    /// The span attributes that say a guardrail blocked. Read at ingest (normalisation sets
+    /// [`FLAG_BLOCKED`]), not here: a span's flag is fixed when it is stored.
+    pub guardrails: crate::normalize::GuardrailKeys,
 }
 
 impl Default for RollupConfig {
@@ -54,6 +58,7 @@ impl Default for RollupConfig {
             tag_keys: vec!["intent".into(), "model_used".into()],
             cache_hit_key: "cache_hit".into(),
             max_value_chars: 64,
+            guardrails: Default::default(),
         }
     }
 }

@@ -1,7 +1,6 @@
-//! The rollup housekeeping loop: rolls up traces whose root never came, and compacts
+//! Rollup housekeeping, run every minute by the scheduler: rolls up traces whose root never came, and compacts
 //! complete hours into hour rows so long windows read 60x fewer cells.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::store::Backend;
@@ -14,18 +13,8 @@ pub const ROOT_GRACE: Duration = Duration::from_secs(600);
 /// there too); this margin only keeps the common case, data a few seconds late, cheap.
 const COMPACT_AFTER: i64 = 120;
 
-/// Runs sweep and compaction every `every` until the backend is dropped elsewhere and the
-/// task is aborted. Errors are logged and retried next round.
-pub async fn run(backend: Arc<dyn Backend>, every: Duration) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        if let Err(e) = once(&*backend, crate::store::now_ms()).await {
-            tracing::warn!(error = %e, "Rollup housekeeping failed; retrying next round.");
-        }
-    }
-}
+/// How often `once` runs (scheduled in `crate::schedule`).
+pub const EVERY: Duration = Duration::from_secs(60);
 
 /// One round at `now_ms`: sweep every overdue trace, then compact up to a day of hours.
 pub async fn once(backend: &dyn Backend, now_ms: i64) -> crate::store::Result<()> {

@@ -2,6 +2,8 @@
 //! implementations (the only places with SQL), the batching writer, and the shared rules that
 //! sit above the dialects (row preparation, trace merge). Knows no HTTP.
 
+pub(crate) mod alert_sql;
+pub mod alerts;
 pub mod merge;
 pub mod payload;
 pub(crate) mod portable;
@@ -193,6 +195,8 @@ pub struct StoreStats {
 pub trait Backend: Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn name(&self) -> &'static str;
+    /// Alert rules, states, history, channels, silences and the outbox.
+    fn alerts(&self) -> Arc<dyn alerts::AlertStore>;
 
     /// Commits `batch` in one transaction: spans upserted (re-sent ones ignored), trace rows
     /// merged, tags upserted. All or nothing.
@@ -352,7 +356,7 @@ pub(crate) fn status_from_str(s: &str) -> TraceStatus {
     TraceStatus::parse(s).unwrap_or(TraceStatus::Unspecified)
 }
 
-pub(crate) fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)

@@ -17,10 +17,12 @@ crate::store::span_text::span_text_sql!(sqlx::Postgres);
 crate::store::search_sql::search_sql!(sqlx::Postgres, crate::store::search_sql::Dialect::Postgres);
 // Replicas sharing one database take turns merging rollup cells (read-merge-write of sketches).
 crate::store::rollup_sql::rollup_sql!(sqlx::Postgres, Some("SELECT pg_advisory_xact_lock(7431)"));
+crate::store::alert_sql::alert_sql!(sqlx::Postgres);
 
 pub struct PgBackend {
     pool: PgPool,
     rollups: crate::rollup::RollupConfig,
+    alerts: std::sync::Arc<alert_sql_impl::AlertTables>,
 }
 
 impl PgBackend {
@@ -31,7 +33,16 @@ impl PgBackend {
             .connect(url)
             .await?;
         MIGRATOR.run(&pool).await?;
+        let alerts = std::sync::Arc::new(alert_sql_impl::AlertTables {
+            write: pool.clone(),
+            read: pool.clone(),
+            leader: crate::store::alert_sql::Leader::Postgres {
+                url: url.to_string(),
+                held: Default::default(),
+            },
+        });
         Ok(PgBackend {
+            alerts,
             pool,
             rollups: Default::default(),
         })
@@ -49,6 +60,10 @@ impl PgBackend {
 
 #[async_trait::async_trait]
 impl Backend for PgBackend {
+    fn alerts(&self) -> std::sync::Arc<dyn crate::store::alerts::AlertStore> {
+        self.alerts.clone()
+    }
+
     fn name(&self) -> &'static str {
         "postgres"
     }

@@ -19,6 +19,7 @@ crate::store::span_text::span_text_sql!(sqlx::Sqlite);
 crate::store::search_sql::search_sql!(sqlx::Sqlite, crate::store::search_sql::Dialect::Sqlite);
 // The single writer connection already serialises rollup merges.
 crate::store::rollup_sql::rollup_sql!(sqlx::Sqlite, None);
+crate::store::alert_sql::alert_sql!(sqlx::Sqlite);
 
 pub struct SqliteBackend {
     writer: SqlitePool,
@@ -26,6 +27,7 @@ pub struct SqliteBackend {
     /// Dropped with the backend, which stops the checkpoint task.
     _alive: std::sync::Arc<()>,
     rollups: crate::rollup::RollupConfig,
+    alerts: std::sync::Arc<alert_sql_impl::AlertTables>,
 }
 
 /// How often the WAL is folded back into the database file.
@@ -80,7 +82,13 @@ impl SqliteBackend {
             checkpointer,
             std::sync::Arc::downgrade(&alive),
         ));
+        let alerts = std::sync::Arc::new(alert_sql_impl::AlertTables {
+            write: writer.clone(),
+            read: readers.clone(),
+            leader: crate::store::alert_sql::Leader::Always,
+        });
         Ok(SqliteBackend {
+            alerts,
             writer,
             readers,
             _alive: alive,
@@ -137,6 +145,10 @@ async fn checkpoint_loop(pool: SqlitePool, alive: std::sync::Weak<()>) {
 
 #[async_trait::async_trait]
 impl Backend for SqliteBackend {
+    fn alerts(&self) -> std::sync::Arc<dyn crate::store::alerts::AlertStore> {
+        self.alerts.clone()
+    }
+
     fn name(&self) -> &'static str {
         "sqlite"
     }

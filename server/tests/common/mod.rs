@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod python;
+pub mod receivers;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -9,6 +9,11 @@
 //! on producer threads, and committed by `Backend::write_batch` in batches of
 //! [`LOAD_BATCH_TRACES`] traces. Queries go through the same `Contract` the web app calls
 //! (filter parse, plan, SQL, tags of the page). The data is deleted afterwards unless `--keep`.
+//!
+//! Then the overview board ([`time_board`]): once the hours are compacted as the rollup worker
+//! would have done, each window and scope is timed as the page's server function runs it
+//! (scope parse, `Contract::overview`, SVG charts) and part by part: the one cell read, each
+//! panel computed alone from it, the exemplar lookup and the charts.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,6 +23,7 @@ use app::contract::Contract;
 use app::types::{TraceListQuery, TraceSort};
 use sightline::demo::{into_request, resource, Workload};
 use sightline::normalize::pricing::{seed_prices, PriceTable};
+use sightline::normalize::GuardrailKeys;
 use sightline::receive::{otlp::decode_request, prepare, Limits};
 use sightline::store::{Backend, PreparedBatch};
 use sqlx::Connection;
@@ -42,6 +48,11 @@ const FULL_SCAN_RUNS: usize = 3;
 const WINDOW_NS: i64 = 30 * 86_400 * 1_000_000_000;
 /// The goal for a filtered first page.
 const GOAL_P95_MS: f64 = 30.0;
+/// Timed runs of each board part (after one warm-up run).
+const BOARD_RUNS: usize = 20;
+/// The goals for the board, server-side: each panel's query, the whole page.
+const BOARD_PANEL_GOAL_MS: f64 = 50.0;
+const BOARD_PAGE_GOAL_MS: f64 = 300.0;
 
 const INTENTS: [&str; 6] = [
     "product_question",
@@ -173,7 +184,8 @@ async fn load_and_query(
         size as f64 / spans.max(1) as f64
     );
     let contract = sightline::query::Query::new(backend.clone());
-    time_queries(&contract, &samples, args.query_runs.max(1)).await
+    time_queries(&contract, &samples, args.query_runs.max(1)).await?;
+    time_board(&backend, &contract).await
 }
 
 /// Loads `n` traces; returns the samples, the span count and the wall time. `sqlite_url`:
@@ -209,6 +221,7 @@ async fn load(
             let workload = Workload::new(seed);
             let res = resource(sightline::demo::workload::DEFAULT_PROJECT);
             let prices = PriceTable::new(seed_prices());
+            let guardrails = GuardrailKeys::default();
             let mut sessions = workload.sessions().take(n);
             let mut skip = k * LOAD_BATCH_TRACES;
             for chunk in (k..chunks).step_by(producers) {
@@ -238,7 +251,7 @@ async fn load(
                     Err(e) => panic!("the demo workload does not decode: {e:?}"),
                 };
                 if tx
-                    .blocking_send((prepare(0, decoded.groups, &prices), samples))
+                    .blocking_send((prepare(0, decoded.groups, &prices, &guardrails), samples))
                     .is_err()
                 {
                     return; // the writer stopped on an error
@@ -473,4 +486,185 @@ async fn run_kind(
             1
         }
     })
+}
+
+/// p50, p95 and max of `ms` (sorted in place).
+fn percentiles(ms: &mut [f64]) -> (f64, f64, f64) {
+    ms.sort_by(f64::total_cmp);
+    let pct = |p: f64| ms[((ms.len() - 1) as f64 * p).round() as usize];
+    (pct(0.5), pct(0.95), ms[ms.len() - 1])
+}
+
+/// Times `f` [`BOARD_RUNS`] times after one warm-up run; milliseconds.
+async fn time_runs<F, Fut>(mut f: F) -> anyhow::Result<Vec<f64>>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let mut ms = Vec::with_capacity(BOARD_RUNS);
+    for i in 0..=BOARD_RUNS {
+        let t = Instant::now();
+        f().await?;
+        if i > 0 {
+            ms.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    Ok(ms)
+}
+
+/// The overview board at each window (1 h, 24 h, 7 d, 30 d, ending now: the data spans the
+/// last 30 days) unscoped, and 24 h scoped by a tag and by the service: the whole server
+/// function, then its parts.
+async fn time_board(
+    backend: &Arc<dyn Backend>,
+    contract: &sightline::query::Query,
+) -> anyhow::Result<()> {
+    // The rollup worker folds complete hours every minute; a bulk load leaves them to do.
+    let now_ms = super::now_ns() / 1_000_000;
+    let t = Instant::now();
+    let mut hours = 0;
+    loop {
+        let h = backend
+            .compact_rollups(now_ms / 1000 - 120, 24 * 7)
+            .await
+            .context("compacting hours")?;
+        hours += h;
+        if h == 0 {
+            break;
+        }
+    }
+    println!(
+        "\ncompacted {hours} hours of rollups in {:.1} s; overview board, {BOARD_RUNS} runs each, ms:",
+        t.elapsed().as_secs_f64()
+    );
+    const H: i64 = 3_600_000;
+    let boards: [(&str, i64, String); 6] = [
+        ("1h", H, String::new()),
+        ("24h", 24 * H, String::new()),
+        ("7d", 7 * 24 * H, String::new()),
+        ("30d", 30 * 24 * H, String::new()),
+        ("24h", 24 * H, "tags.intent = 'order_status'".into()),
+        (
+            "24h",
+            24 * H,
+            format!("service = '{}'", sightline::demo::workload::SERVICE_NAME),
+        ),
+    ];
+    let mut summary = Vec::new();
+    let mut missed = Vec::new();
+    for (label, span_ms, scope) in &boards {
+        // Relative windows end at the current minute, as the page's `range=` does.
+        let to_ms = now_ms / 60_000 * 60_000 + 60_000;
+        let query = app::types::OverviewQuery {
+            from_ms: to_ms - span_ms,
+            to_ms,
+            scope: scope.clone(),
+        };
+        let expr = app::filter::parse(scope).map_err(|e| anyhow::anyhow!("{scope}: {e}"))?;
+        let read = contract
+            .board_cells(query.clone(), expr.clone())
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let board = contract
+            .overview(query.clone(), expr.clone())
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let name = if scope.is_empty() {
+            label.to_string()
+        } else {
+            format!("{label}, {scope}")
+        };
+        println!(
+            "\n-- board {name}: {} cells, step {} s, {} traces",
+            thousands(read.len() as f64),
+            board.step_ms / 1000,
+            thousands(board.totals.traces as f64),
+        );
+        println!(
+            "{:<30} {:>5} {:>9} {:>9} {:>9}  goal",
+            "part", "runs", "p50 ms", "p95 ms", "max ms"
+        );
+        let mut row = |part: &str, mut ms: Vec<f64>, goal: Option<f64>| {
+            let (p50, p95, max) = percentiles(&mut ms);
+            let verdict = match goal {
+                Some(g) if p95 <= g => format!("< {g} met"),
+                Some(g) => {
+                    missed.push(format!("{name}: {part}"));
+                    format!("< {g} MISSED")
+                }
+                None => String::new(),
+            };
+            println!(
+                "{part:<30} {:>5} {p50:>9.2} {p95:>9.2} {max:>9.2}  {verdict}",
+                ms.len()
+            );
+            p95
+        };
+
+        // (a) Exactly what `get_overview` does: parse, one contract call, the charts.
+        let page = time_runs(|| async {
+            let scope = app::filter::parse(&query.scope).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let data = contract
+                .overview(query.clone(), scope)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            std::hint::black_box(app::charts::render(&data));
+            Ok(())
+        })
+        .await?;
+        let page_p95 = row("page (server fn)", page, Some(BOARD_PAGE_GOAL_MS));
+        let q = time_runs(|| async {
+            contract
+                .overview(query.clone(), expr.clone())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            Ok(())
+        })
+        .await?;
+        row("  overview query", q, None);
+        let charts = time_runs(|| async {
+            std::hint::black_box(app::charts::render(&board));
+            Ok(())
+        })
+        .await?;
+        row("  charts (SVG)", charts, None);
+
+        // (b) The parts: the shared read, each panel alone from it, the exemplar lookup.
+        let cells = time_runs(|| async {
+            contract
+                .board_cells(query.clone(), expr.clone())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            Ok(())
+        })
+        .await?;
+        row("  cell read (shared)", cells, Some(BOARD_PANEL_GOAL_MS));
+        for panel in sightline::query::Query::board_panels() {
+            let ms = time_runs(|| async {
+                std::hint::black_box(contract.board_panel(&read, panel));
+                Ok(())
+            })
+            .await?;
+            row(
+                &format!("  {}", panel.name()),
+                ms,
+                Some(BOARD_PANEL_GOAL_MS),
+            );
+        }
+        let ex = time_runs(|| async {
+            contract
+                .board_exemplars(&read)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            Ok(())
+        })
+        .await?;
+        row("  slowest/failed lookup", ex, Some(BOARD_PANEL_GOAL_MS));
+        summary.push(format!("{name} {page_p95:.1}"));
+    }
+    println!("\nboard page p95 ms: {}", summary.join(" | "));
+    if !missed.is_empty() {
+        println!("board goals missed: {}", missed.join(", "));
+    }
+    Ok(())
 }
