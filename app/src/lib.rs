@@ -58,6 +58,7 @@ pub fn App() -> impl IntoView {
                     <A href="/" exact=true>"Overview"</A>
                     <A href="/traces">"Traces"</A>
                     <A href="/sessions">"Sessions"</A>
+                    <A href="/alerts">"Alerts"</A>
                     <A href="/prices">"Prices"</A>
                 </nav>
             </header>
@@ -80,6 +81,15 @@ pub fn App() -> impl IntoView {
                         ssr=leptos_router::SsrMode::Async
                     />
                     <Route path=path!("/prices") view=pages::prices::PricesPage/>
+                    <Route path=path!("/alerts") view=pages::alerts::AlertsPage/>
+                    <Route path=path!("/alerts/history") view=pages::alert_history::AlertHistoryPage/>
+                    <Route path=path!("/alerts/new") view=pages::alert_rule::AlertRulePage/>
+                    // Async like the trace page: a missing rule answers 404.
+                    <Route
+                        path=path!("/alerts/:id")
+                        view=pages::alert_rule::AlertRulePage
+                        ssr=leptos_router::SsrMode::Async
+                    />
                 </Routes>
             </main>
         </Router>

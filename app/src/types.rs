@@ -547,6 +547,8 @@ pub struct AlertEventRow {
     pub from: String,
     pub to: String,
     pub value: Option<f64>,
+    /// `value` with its unit ("2.31 s", "4.2%") while the rule exists.
+    pub value_text: Option<String>,
     /// `firing`, `repeat`, `resolved` when it notified.
     pub notice: Option<String>,
     pub deliveries: Vec<DeliveryRow>,

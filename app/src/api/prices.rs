@@ -7,6 +7,9 @@
 
 use leptos::prelude::*;
 
+#[cfg(feature = "ssr")]
+use super::answered;
+use super::invalid;
 use crate::types::{PriceList, PriceRow};
 use crate::AppError;
 
@@ -85,22 +88,6 @@ fn price_reader() -> Result<std::sync::Arc<dyn crate::contract::Contract>, AppEr
 #[cfg(feature = "ssr")]
 fn price_editor() -> Result<std::sync::Arc<dyn crate::contract::Contract>, AppError> {
     crate::contract::contract()
-}
-
-/// Gives the HTTP response the error's status (400 for a bad field, 404 for a missing row)
-/// instead of server functions' blanket 500, so API clients can tell their mistakes from
-/// ours.
-#[cfg(feature = "ssr")]
-fn answered<T>(result: Result<T, AppError>) -> Result<T, AppError> {
-    if let Err(e) = &result {
-        if let (Some(options), Ok(status)) = (
-            use_context::<leptos_axum::ResponseOptions>(),
-            http::StatusCode::from_u16(e.status_code()),
-        ) {
-            options.set_status(status);
-        }
-    }
-    result
 }
 
 /// The price form's fields as typed.
@@ -204,13 +191,6 @@ fn rate(field: &str, text: &str) -> Result<f64, AppError> {
             field,
             &format!("must be a number ≥ 0 (USD per million tokens), got {text:?}"),
         )),
-    }
-}
-
-fn invalid(field: &str, message: &str) -> AppError {
-    AppError::Invalid {
-        field: field.into(),
-        message: message.into(),
     }
 }
 

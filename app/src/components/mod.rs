@@ -1,5 +1,6 @@
 //! Reusable view pieces.
 
+pub mod alerts;
 pub mod filter_draft;
 pub mod overview;
 pub mod span_detail;

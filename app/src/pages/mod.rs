@@ -1,5 +1,8 @@
 //! One module per route; route components end in `Page`.
 
+pub mod alert_history;
+pub mod alert_rule;
+pub mod alerts;
 pub mod overview;
 pub mod prices;
 pub mod session;

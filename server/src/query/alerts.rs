@@ -271,8 +271,10 @@ fn channel_row(c: &StoredChannel) -> ChannelRow {
     }
 }
 
-fn event_row(e: AlertEvent) -> AlertEventRow {
+/// `metric`: the rule's, to give the value its unit (`None` once the rule is deleted).
+fn event_row(e: AlertEvent, metric: Option<Metric>) -> AlertEventRow {
     AlertEventRow {
+        value_text: metric.zip(e.value).map(|(m, v)| render::value(m, v)),
         id: e.id,
         rule_id: e.rule_id,
         rule_name: e.rule_name,
@@ -356,7 +358,7 @@ pub(super) async fn rule(q: &Query, id: i64) -> Result<AlertRuleDetail, AppError
         .await
         .map_err(app_error)?
         .into_iter()
-        .map(event_row)
+        .map(|e| event_row(e, Some(r.spec.metric)))
         .collect();
     let toml = toml::to_string(&RulesFile {
         rule: vec![r.spec.clone()],
@@ -518,8 +520,23 @@ pub(super) async fn history(
     let next_before_id = (events.len() as i64 == HISTORY_PAGE)
         .then(|| events.last().map(|e| e.id))
         .flatten();
+    let metrics: std::collections::HashMap<i64, Metric> = q
+        .backend
+        .alerts()
+        .list_rules()
+        .await
+        .map_err(app_error)?
+        .into_iter()
+        .map(|r| (r.id, r.spec.metric))
+        .collect();
     Ok(AlertHistory {
-        events: events.into_iter().map(event_row).collect(),
+        events: events
+            .into_iter()
+            .map(|e| {
+                let metric = metrics.get(&e.rule_id).copied();
+                event_row(e, metric)
+            })
+            .collect(),
         next_before_id,
     })
 }
