@@ -93,6 +93,7 @@ async fn latency_spike_pages_once_then_resolves(db: TestDb) {
 
     let hook = Receiver::start(axum::http::StatusCode::OK, "ok").await;
     let muted_hook = Receiver::start(axum::http::StatusCode::OK, "ok").await;
+    let repeat_hook = Receiver::start(axum::http::StatusCode::OK, "ok").await;
     // The SMTP server is down when the alert fires; it comes up two minutes later on this port.
     let smtp_port = common::receivers::free_port().await;
     let mail_cfg = ChannelConfig::Email(sightline::notify::EmailConfig {
@@ -121,6 +122,10 @@ async fn latency_spike_pages_once_then_resolves(db: TestDb) {
         .unwrap();
     store
         .create_channel("muted", &webhook(&muted_hook.url), Source::Ui, BASE_MS)
+        .await
+        .unwrap();
+    store
+        .create_channel("repeat", &webhook(&repeat_hook.url), Source::Ui, BASE_MS)
         .await
         .unwrap();
 
@@ -152,6 +157,17 @@ async fn latency_spike_pages_once_then_resolves(db: TestDb) {
     };
     let silenced_id = store
         .create_rule(&silenced, Source::Ui, BASE_MS)
+        .await
+        .unwrap();
+    // Same condition, re-notifying every 2 minutes while it fires.
+    let repeating = RuleSpec {
+        name: "P95 latency, repeating".into(),
+        channels: vec!["repeat".into()],
+        repeat_interval: Span::minutes(2),
+        ..slow.clone()
+    };
+    store
+        .create_rule(&repeating, Source::Ui, BASE_MS)
         .await
         .unwrap();
     store
@@ -294,6 +310,14 @@ async fn latency_spike_pages_once_then_resolves(db: TestDb) {
         assert_eq!(e.deliveries[0].status, Delivery::Silenced);
     }
     assert!(muted_hook.requests().is_empty());
+
+    // Fired at 13, repeated at 15 and 17 (every 2 minutes), resolved at 18.
+    let repeats: Vec<String> = repeat_hook
+        .requests()
+        .iter()
+        .map(|r| r.json()["status"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(repeats, ["firing", "firing", "firing", "resolved"]);
 
     // The backtest replays the same rule over the same half hour and finds the same firing
     // period as the live evaluation did: minutes 13 to 18.
