@@ -656,6 +656,40 @@ fn clock_ticks() -> f64 {
     })
 }
 
+/// A fresh database on the PostgreSQL server `base` (default the local one):
+/// (admin URL, database name, database URL).
+async fn create_pg_db(
+    base: Option<&str>,
+    prefix: &str,
+) -> anyhow::Result<(String, String, String)> {
+    let base = base
+        .unwrap_or("postgres://postgres@127.0.0.1:5432")
+        .trim_end_matches('/')
+        .to_string();
+    let name = unique_name(prefix);
+    let admin = format!("{base}/postgres");
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .with_context(|| format!("connecting to {admin}"))?;
+    sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+        .execute(&mut conn)
+        .await
+        .context("creating the bench database")?;
+    conn.close().await?;
+    let url = format!("{base}/{name}");
+    Ok((admin, name, url))
+}
+
+/// Drops a database made by [`create_pg_db`]; best effort (a bench must not fail on cleanup).
+async fn drop_pg_db(admin: &str, name: &str) {
+    if let Ok(mut conn) = sqlx::PgConnection::connect(admin).await {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .execute(&mut conn)
+            .await;
+        let _ = conn.close().await;
+    }
+}
+
 fn unique_name(prefix: &str) -> String {
     format!(
         "{prefix}_{}_{}",
@@ -736,23 +770,9 @@ async fn run_server(
     let database_url = match db {
         Db::Sqlite => format!("sqlite://{}", db_file.display()),
         Db::Postgres => {
-            let base = args
-                .postgres
-                .clone()
-                .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432".into());
-            let base = base.trim_end_matches('/').to_string();
-            let name = unique_name("sightline_bench");
-            let admin = format!("{base}/postgres");
-            let mut conn = sqlx::PgConnection::connect(&admin)
-                .await
-                .with_context(|| format!("connecting to {admin}"))?;
-            sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-                .execute(&mut conn)
-                .await
-                .context("creating the bench database")?;
-            conn.close().await?;
-            let url = format!("{base}/{name}");
-            pg = Some((admin, name, url.clone()));
+            let created = create_pg_db(args.postgres.as_deref(), "sightline_bench").await?;
+            let url = created.2.clone();
+            pg = Some(created);
             url
         }
     };
@@ -769,12 +789,7 @@ async fn run_server(
     .await;
     if !args.keep {
         if let Some((admin, name, _)) = &pg {
-            if let Ok(mut conn) = sqlx::PgConnection::connect(admin).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                    .execute(&mut conn)
-                    .await;
-                let _ = conn.close().await;
-            }
+            drop_pg_db(admin, name).await;
         }
         if result.is_ok() {
             let _ = std::fs::remove_dir_all(&dir);

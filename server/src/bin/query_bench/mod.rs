@@ -107,22 +107,10 @@ async fn run_one(args: &Args, n: usize, postgres: bool) -> anyhow::Result<()> {
     let db_file = dir.join("bench.db");
     let mut pg: Option<(String, String)> = None; // (admin url, database name)
     let url = if postgres {
-        let base = args
-            .postgres
-            .clone()
-            .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432".into());
-        let base = base.trim_end_matches('/').to_string();
-        let name = unique_name("sightline_query_bench");
-        let admin = format!("{base}/postgres");
-        let mut conn = sqlx::PgConnection::connect(&admin)
-            .await
-            .with_context(|| format!("connecting to {admin}"))?;
-        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-            .execute(&mut conn)
-            .await?;
-        conn.close().await?;
-        pg = Some((admin, name.clone()));
-        format!("{base}/{name}")
+        let (admin, name, url) =
+            super::create_pg_db(args.postgres.as_deref(), "sightline_query_bench").await?;
+        pg = Some((admin, name));
+        url
     } else {
         format!("sqlite://{}", db_file.display())
     };
@@ -131,12 +119,7 @@ async fn run_one(args: &Args, n: usize, postgres: bool) -> anyhow::Result<()> {
         eprintln!("kept {} / {url}", dir.display());
     } else {
         if let Some((admin, name)) = &pg {
-            if let Ok(mut conn) = sqlx::PgConnection::connect(admin).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                    .execute(&mut conn)
-                    .await;
-                let _ = conn.close().await;
-            }
+            super::drop_pg_db(admin, name).await;
         }
         let _ = std::fs::remove_dir_all(&dir);
     }
