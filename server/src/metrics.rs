@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::Mutex;
 
 use crate::rollup::latency::{bucket_lower_ms, BUCKETS};
-use crate::rollup::{self, Cell, Level, RollupConfig, SeriesKey, StoredCell};
+use crate::rollup::{self, Cell, CellPart, Level, RollupConfig, SeriesKey, StoredCell};
 use crate::store::Backend;
 
 /// Minutes newer than this are read on every scrape; older ones are summed once.
@@ -88,20 +88,30 @@ impl Metrics {
         if cache.until < settle_at {
             let cells = if cache.until == 0 {
                 // First scrape: history from hour cells, then minutes after the watermark.
-                let watermark = self.backend.rollup_compacted_until().await?.min(settle_at);
+                let watermark = self
+                    .backend
+                    .rollup_compacted_until(rollup::HOUR)
+                    .await?
+                    .min(settle_at);
                 let mut c = self
                     .backend
-                    .rollup_cells(rollup::HOUR, 0, watermark, None)
+                    .rollup_cells(rollup::HOUR, 0, watermark, None, CellPart::Whole)
                     .await?;
                 c.extend(
                     self.backend
-                        .rollup_cells(rollup::MINUTE, watermark, settle_at, None)
+                        .rollup_cells(rollup::MINUTE, watermark, settle_at, None, CellPart::Whole)
                         .await?,
                 );
                 c
             } else {
                 self.backend
-                    .rollup_cells(rollup::MINUTE, cache.until, settle_at, None)
+                    .rollup_cells(
+                        rollup::MINUTE,
+                        cache.until,
+                        settle_at,
+                        None,
+                        CellPart::Whole,
+                    )
                     .await?
             };
             add_all(&mut cache.totals, &series, &cells, &self.rollups);
@@ -112,7 +122,7 @@ impl Metrics {
         drop(cache);
         let live = self
             .backend
-            .rollup_cells(rollup::MINUTE, until, i64::MAX, None)
+            .rollup_cells(rollup::MINUTE, until, i64::MAX, None, CellPart::Whole)
             .await?;
         add_all(&mut totals, &series, &live, &self.rollups);
         Ok(exposition(&totals))

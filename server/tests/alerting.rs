@@ -448,3 +448,40 @@ async fn file_rules_sync_and_names_are_unique() {
     );
     assert!(rules.iter().any(|r| r.id == ui));
 }
+
+/// Replicas starting together with the same `--rules-file` on one PostgreSQL: each syncs in
+/// its own transaction; they take turns, so neither fails on a rule name the other just
+/// inserted, and the rules exist once.
+#[tokio::test]
+async fn replicas_syncing_one_rules_file_together_both_succeed() {
+    let db = TestDb::postgres().await;
+    let presets = presets();
+    let url = db.url();
+    let (a, b) = tokio::join!(
+        sightline::store::connect(&url),
+        sightline::store::connect(&url)
+    );
+    let (a, b) = (a.unwrap().alerts(), b.unwrap().alerts());
+    for round in 0..5 {
+        // Each round renames the rules, so each is a fresh set of inserts that can collide.
+        let specs: Vec<RuleSpec> = presets
+            .iter()
+            .map(|p| RuleSpec {
+                name: format!("{} ({round})", p.name),
+                ..p.clone()
+            })
+            .collect();
+        let (ra, rb) = tokio::join!(a.sync_file_rules(&specs, 1), b.sync_file_rules(&specs, 1));
+        let (ra, rb) = (ra.unwrap(), rb.unwrap());
+        // One created them (and removed the previous round's), the other found them synced.
+        assert_eq!(ra.0 + rb.0, specs.len(), "round {round}: {ra:?} {rb:?}");
+        let names: Vec<String> = a
+            .list_rules()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.spec.name)
+            .collect();
+        assert_eq!(names.len(), specs.len(), "round {round}: {names:?}");
+    }
+}

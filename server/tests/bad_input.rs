@@ -479,13 +479,14 @@ impl sightline::store::Backend for Gate {
         from_s: i64,
         to_s: i64,
         series: Option<&[i64]>,
+        part: sightline::rollup::CellPart,
     ) -> sightline::store::Result<Vec<sightline::rollup::StoredCell>> {
         self.inner
-            .rollup_cells(resolution, from_s, to_s, series)
+            .rollup_cells(resolution, from_s, to_s, series, part)
             .await
     }
-    async fn rollup_compacted_until(&self) -> sightline::store::Result<i64> {
-        self.inner.rollup_compacted_until().await
+    async fn rollup_compacted_until(&self, resolution: i64) -> sightline::store::Result<i64> {
+        self.inner.rollup_compacted_until(resolution).await
     }
     async fn compact_rollups(&self, until_s: i64, max_hours: i64) -> sightline::store::Result<i64> {
         self.inner.compact_rollups(until_s, max_hours).await

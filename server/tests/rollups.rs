@@ -14,6 +14,7 @@ use sightline::demo::{resource, DemoTrace, Knobs, Workload};
 use sightline::model::SpanKind;
 use sightline::query::Query;
 use sightline::rollup::latency::RELATIVE_ACCURACY as ALPHA;
+use sightline::rollup::QUARTER_DAY;
 use sightline::store::StoredTrace;
 
 /// 2026-01-05T10:00:00Z: an hour boundary well in the past, so hours can be compacted.
@@ -276,6 +277,27 @@ async fn rollups_agree_with_raw_spans(db: TestDb) {
     meta2.extend(late.iter().map(|t| (t.trace_id, t)));
     let long = board(&s, BASE_NS - 3 * 3600 * SEC, BASE_NS + 5 * 3600 * SEC, "").await;
     check_board("hourly+late", &long, &with_late, &meta2);
+
+    // The same compaction folded the hours of the quarter day holding the data (BASE is
+    // 04:00 UTC) into quarter-day cells, and the late data reached them too: a 30-day window
+    // reads them (6-hour steps) and still agrees, unscoped and scoped by a tag.
+    let quarter_start = (BASE_NS / SEC).div_euclid(QUARTER_DAY) * QUARTER_DAY;
+    assert_eq!(
+        s.backend.rollup_compacted_until(QUARTER_DAY).await.unwrap(),
+        quarter_start + QUARTER_DAY
+    );
+    let to = BASE_NS + 5 * 3600 * SEC;
+    let month = board(&s, to - 30 * 24 * 3600 * SEC, to, "").await;
+    assert_eq!(month.step_ms, QUARTER_DAY * 1000);
+    check_board("quarter-day", &month, &with_late, &meta2);
+    let scope = format!("tags.intent = '{intent}'");
+    let month = board(&s, to - 30 * 24 * 3600 * SEC, to, &scope).await;
+    let subset: Vec<&StoredTrace> = with_late
+        .iter()
+        .copied()
+        .filter(|t| meta2[&t.record.trace_id].meta.intent == intent)
+        .collect();
+    check_board("quarter-day scoped", &month, &subset, &meta2);
     s.shutdown().await;
 }
 

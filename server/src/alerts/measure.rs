@@ -166,7 +166,11 @@ impl Loaded {
             app::filter::parse(&rule.scope).map_err(|e| MeasureError::Invalid(e.to_string()))?;
         let scope =
             Scope::compile(expr.as_ref(), &cfg.dimension_keys()).map_err(MeasureError::Invalid)?;
-        let hours = rule.window.0 > 6 * 3_600_000;
+        let coarsest = if rule.window.0 > 6 * 3_600_000 {
+            rollup::HOUR
+        } else {
+            rollup::MINUTE
+        };
         let wanted: HashMap<i64, SeriesKey> = series
             .iter()
             .filter(|(_, k)| match k.level {
@@ -175,7 +179,15 @@ impl Loaded {
             })
             .map(|(id, k)| (*id, k.clone()))
             .collect();
-        let cells = rollup::read::cells(backend, &wanted, from_s, to_s, hours).await?;
+        let cells = rollup::read::cells(
+            backend,
+            &wanted,
+            from_s,
+            to_s,
+            coarsest,
+            rollup::CellPart::Whole,
+        )
+        .await?;
         Ok(Loaded { wanted, cells })
     }
 

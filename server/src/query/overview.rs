@@ -1,7 +1,7 @@
 //! The overview board, from rollups only: the series matching the scope are picked from the
 //! small series table, their cells in the window are read (minute cells for windows up to
-//! six hours, hour cells — plus the minutes after the last compaction — beyond), and merged
-//! here. Only the two exemplar lists touch the trace table, through indexed searches.
+//! six hours; beyond, hour or quarter-day cells as the chart step allows, plus finer cells
+//! after the last compaction), and merged here. Only the two exemplar lists touch the trace table, through indexed searches.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -15,7 +15,7 @@ use app::AppError;
 
 use crate::rollup::latency::{bucket_lower_ms, BUCKETS};
 use crate::rollup::scope::Scope;
-use crate::rollup::{self, Cell, Latency, Level, RollupConfig, SeriesKey, StoredCell};
+use crate::rollup::{self, Cell, CellPart, Latency, Level, RollupConfig, SeriesKey, StoredCell};
 use crate::store::Backend;
 
 /// Longest window a board reads (hour cells: 2,160 per series).
@@ -43,7 +43,7 @@ pub(super) async fn overview(
     scope_expr: Option<Expr>,
 ) -> Result<Overview, AppError> {
     let read = read_cells(backend, cfg, query, scope_expr).await?;
-    let board = Board::build(&read.window, cfg, &read.series, &read.cells);
+    let board = Board::build(cfg, &read);
     let (slowest, failed) = exemplars(backend, &read.window, &read.series, &read.cells).await?;
     let window = read.window;
     Ok(Overview {
@@ -61,6 +61,9 @@ pub struct BoardCells {
     window: Window,
     series: HashMap<i64, SeriesKey>,
     cells: Vec<StoredCell>,
+    /// Counts only, of the tagged trace series, for the cache-hit rate, when `cells` has
+    /// the wildcard trace series instead (an unscoped or untagged scope); else empty.
+    cache_counts: Vec<StoredCell>,
 }
 
 /// The one read behind a board: checks the window and scope, picks the series, reads their
@@ -85,32 +88,32 @@ async fn read_cells(
     let window = Window::plan(query.from_ms, query.to_ms);
 
     let series = backend.rollup_series().await.map_err(super::app_error)?;
-    // Trace series are few (service x name x tag values): always the tagged ones, which
-    // also carry the cache-hit tag. Span series are many: the wildcard ones unless the
-    // scope needs tags.
+    // The wildcard series unless the scope needs tags: one trace series per service and
+    // name instead of one per tag combination. The cache-hit rate still needs the cache
+    // tag's values: the tagged trace series' counts, read without their sketches (a count
+    // costs a fraction of a whole cell, and at 7 days the trace cells are half the read).
     let mut wanted: HashMap<i64, SeriesKey> = HashMap::new();
+    let mut counted: HashMap<i64, SeriesKey> = HashMap::new();
     for (id, key) in series {
-        let keep = match key.level {
-            Level::Trace => !key.is_wildcard() && scope.matches_dims(&key),
-            Level::Span => scope.matches(&key),
-        };
-        if keep {
+        if scope.matches(&key) {
             wanted.insert(id, key);
+        } else if key.level == Level::Trace && !scope.uses_tags() && scope.matches_dims(&key) {
+            counted.insert(id, key);
         }
     }
-    let cells = rollup::read::cells(
-        &**backend,
-        &wanted,
-        window.from_s,
-        window.to_s,
-        window.hours,
+    let (from, to, res) = (window.from_s, window.to_s, window.resolution);
+    let (cells, cache_counts) = futures::future::try_join(
+        rollup::read::cells(&**backend, &wanted, from, to, res, CellPart::Whole),
+        rollup::read::cells(&**backend, &counted, from, to, res, CellPart::Count),
     )
     .await
     .map_err(super::app_error)?;
+    wanted.extend(counted);
     Ok(BoardCells {
         window,
         series: wanted,
         cells,
+        cache_counts,
     })
 }
 
@@ -218,7 +221,7 @@ impl super::Query {
     /// work is observable).
     pub fn board_panel(&self, read: &BoardCells, panel: Panel) -> usize {
         let (w, cfg) = (&read.window, &self.rollups);
-        let f = Fold::new(w, cfg, &read.series, &read.cells, panel.folds());
+        let f = Fold::new(cfg, read, panel.folds());
         match panel {
             Panel::Latency | Panel::Rates | Panel::Cost => {
                 let totals = f.totals();
@@ -245,8 +248,9 @@ struct Window {
     from_s: i64,
     to_s: i64,
     step_s: i64,
-    /// Hour cells (`true`) or minute cells.
-    hours: bool,
+    /// The coarsest cells read: minute, hour, or quarter-day cells when a chart step holds
+    /// whole quarter days (windows over 22.5 days).
+    resolution: i64,
 }
 
 impl Window {
@@ -262,11 +266,18 @@ impl Window {
         .into_iter()
         .find(|s| *s >= raw && s % unit == 0)
         .unwrap_or(86400);
+        let resolution = if !hours {
+            rollup::MINUTE
+        } else if step_s % rollup::QUARTER_DAY == 0 {
+            rollup::QUARTER_DAY
+        } else {
+            rollup::HOUR
+        };
         Window {
             from_s: from_s.div_euclid(step_s) * step_s,
             to_s,
             step_s,
-            hours,
+            resolution,
         }
     }
 
@@ -329,19 +340,31 @@ struct Fold {
 }
 
 impl Fold {
-    fn new(
-        w: &Window,
-        cfg: &RollupConfig,
-        series: &HashMap<i64, SeriesKey>,
-        cells: &[StoredCell],
-        folds: Folds,
-    ) -> Fold {
+    fn new(cfg: &RollupConfig, read: &BoardCells, folds: Folds) -> Fold {
+        let (w, series) = (&read.window, &read.series);
         let mut steps: Vec<StepAcc> = (0..w.steps()).map(|_| StepAcc::default()).collect();
         let mut total = StepAcc::default();
         let mut by_span: BTreeMap<String, SpanAcc> = BTreeMap::new();
         let mut by_guard: BTreeMap<String, (u64, u64)> = BTreeMap::new();
         let mut by_model: BTreeMap<String, Cell> = BTreeMap::new();
-        for sc in cells {
+        // The cache-hit rate from counts alone (`BoardCells::cache_counts`).
+        for sc in read.cache_counts.iter().filter(|_| folds.rates) {
+            let (Some(key), Some(step)) =
+                (series.get(&sc.series), w.step_of(sc.bucket.max(w.from_s)))
+            else {
+                continue;
+            };
+            if let Some(v) = key.tag_map().get(&cfg.cache_hit_key) {
+                let hit = rollup::truthy(v);
+                for acc in [&mut steps[step], &mut total] {
+                    acc.cache_known += sc.cell.count.max(0) as u64;
+                    if hit {
+                        acc.cache_hits += sc.cell.count.max(0) as u64;
+                    }
+                }
+            }
+        }
+        for sc in &read.cells {
             let Some(key) = series.get(&sc.series) else {
                 continue;
             };
@@ -548,13 +571,9 @@ impl Fold {
 struct Board;
 
 impl Board {
-    fn build(
-        w: &Window,
-        cfg: &RollupConfig,
-        series: &HashMap<i64, SeriesKey>,
-        cells: &[StoredCell],
-    ) -> Overview {
-        let f = Fold::new(w, cfg, series, cells, Folds::ALL);
+    fn build(cfg: &RollupConfig, read: &BoardCells) -> Overview {
+        let w = &read.window;
+        let f = Fold::new(cfg, read, Folds::ALL);
         let totals = f.totals();
         Overview {
             breakdown: f.breakdown(totals.p95_ms),
@@ -653,15 +672,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn short_windows_read_minutes_and_long_ones_hours_with_bounded_points() {
+    fn short_windows_read_minutes_and_long_ones_coarser_cells_with_bounded_points() {
         let h = 3_600_000;
         let w = Window::plan(10 * h + 17 * 60_000, 11 * h + 17 * 60_000);
-        assert!(!w.hours);
+        assert_eq!(w.resolution, rollup::MINUTE);
         assert_eq!((w.step_s, w.steps()), (60, 60));
         let w = Window::plan(0, 24 * h);
-        assert!(w.hours);
+        assert_eq!(w.resolution, rollup::HOUR);
         assert_eq!(w.step_s, 3600);
+        // 30 days in 6-hour steps: each step is one quarter-day cell per series, and the
+        // window starts on a quarter-day boundary.
+        let w = Window::plan(5 * h, 5 * h + 30 * 24 * h);
+        assert_eq!((w.resolution, w.step_s), (rollup::QUARTER_DAY, 21_600));
+        assert_eq!(w.from_s % 21_600, 0);
+        assert!(w.steps() as i64 <= MAX_POINTS);
         let w = Window::plan(0, 7 * 24 * h);
+        assert_eq!(w.resolution, rollup::HOUR);
         assert!(w.steps() as i64 <= MAX_POINTS);
         assert_eq!(w.step_of(-1), None);
         assert_eq!(w.step_of(0), Some(0));
@@ -722,10 +748,53 @@ mod tests {
         }
         let w = Window::plan(0, 3_600_000);
         let cfg = RollupConfig::default();
-        let page = Board::build(&w, &cfg, &series, &cells);
+
+        // The same traffic as an unscoped board reads it: the wildcard trace series (the
+        // two tagged ones merged) whole, and the tagged ones' counts for the cache-hit rate.
+        let mut wildcard_series = series.clone();
+        wildcard_series.insert(6, key(Level::Trace, "", "", "", rollup::ANY_TAGS));
+        let mut wildcard_cells: Vec<StoredCell> = Vec::new();
+        let mut cache_counts = Vec::new();
+        for sc in &cells {
+            if sc.series > 2 {
+                wildcard_cells.push(sc.clone());
+                continue;
+            }
+            cache_counts.push(StoredCell {
+                cell: Cell {
+                    count: sc.cell.count,
+                    ..Cell::default()
+                },
+                ..sc.clone()
+            });
+            match wildcard_cells
+                .iter_mut()
+                .find(|c| c.series == 6 && c.bucket == sc.bucket)
+            {
+                Some(c) => c.cell.merge(&sc.cell),
+                None => wildcard_cells.push(StoredCell {
+                    series: 6,
+                    ..sc.clone()
+                }),
+            }
+        }
+        let wildcard = BoardCells {
+            window: w.clone(),
+            series: wildcard_series,
+            cells: wildcard_cells,
+            cache_counts,
+        };
+        let read = BoardCells {
+            window: w.clone(),
+            series,
+            cells,
+            cache_counts: Vec::new(),
+        };
+        let page = Board::build(&cfg, &read);
         assert!(page.totals.traces > 0 && page.totals.cache_hits > 0);
         assert!(!page.guardrails.is_empty() && !page.models.is_empty());
-        let alone = |p: Panel| Fold::new(&w, &cfg, &series, &cells, p.folds());
+        assert_eq!(Board::build(&cfg, &wildcard), page);
+        let alone = |p: Panel| Fold::new(&cfg, &read, p.folds());
 
         let (f, t) = (alone(Panel::Latency), &page.totals);
         let ft = f.totals();

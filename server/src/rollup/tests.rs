@@ -204,14 +204,22 @@ fn hours_merge_minutes() {
         ..Cell::default()
     };
     c.latency.add(5.0);
-    let h = to_hours([
-        ((7200, key("*")), c.clone()),
-        ((7260, key("*")), c.clone()),
-        ((10800, key("*")), c.clone()),
-    ]);
+    let h = coarsen(
+        [
+            ((7200, key("*")), c.clone()),
+            ((7260, key("*")), c.clone()),
+            ((10800, key("*")), c.clone()),
+        ],
+        HOUR,
+    );
     assert_eq!(h[&(7200, key("*"))].count, 4);
     assert_eq!(h[&(7200, key("*"))].latency.count(), 2);
     assert_eq!(h[&(10800, key("*"))].count, 2);
+    // Hours fold into quarter days the same way: 02:00 and 03:00 share the 00:00 quarter.
+    let q = coarsen(h, QUARTER_DAY);
+    assert_eq!(q.len(), 1);
+    assert_eq!(q[&(0, key("*"))].count, 6);
+    assert_eq!(q[&(0, key("*"))].latency.count(), 3);
 }
 
 #[test]

@@ -1,5 +1,6 @@
-//! Rollup housekeeping, run every minute by the scheduler: rolls up traces whose root never came, and compacts
-//! complete hours into hour rows so long windows read 60x fewer cells.
+//! Rollup housekeeping, run every minute by the scheduler: rolls up traces whose root never
+//! came, and compacts complete hours into hour rows and complete quarter days into
+//! quarter-day rows, so long windows read 60x and 360x fewer cells.
 
 use std::time::Duration;
 
@@ -16,7 +17,8 @@ const COMPACT_AFTER: i64 = 120;
 /// How often `once` runs (scheduled in `crate::schedule`).
 pub const EVERY: Duration = Duration::from_secs(60);
 
-/// One round at `now_ms`: sweep every overdue trace, then compact up to a day of hours.
+/// One round at `now_ms`: sweep every overdue trace, then compact up to a day of hours and
+/// a day of quarter days.
 pub async fn once(backend: &dyn Backend, now_ms: i64) -> crate::store::Result<()> {
     let older_than_ns = (now_ms - ROOT_GRACE.as_millis() as i64).saturating_mul(1_000_000);
     loop {

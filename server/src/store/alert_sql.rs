@@ -79,8 +79,12 @@ pub(crate) fn conflict(e: sqlx::Error, what: String) -> Error {
     }
 }
 
+/// `$sync_lock`: a statement that serialises the `--rules-file` sync between processes
+/// starting together on one PostgreSQL (a transaction-scoped advisory lock: otherwise both
+/// see a rule missing and the second insert fails on its unique name), or nothing on
+/// SQLite, where one process owns the file.
 macro_rules! alert_sql {
-    ($db:ty) => {
+    ($db:ty, $sync_lock:expr) => {
         pub(crate) mod alert_sql_impl {
             use std::collections::{BTreeMap, HashMap};
 
@@ -92,6 +96,15 @@ macro_rules! alert_sql {
             use crate::store::alert_sql::{conflict, from_json, json, labels_from, labels_json, Leader};
             use crate::store::alerts::*;
             use crate::store::Result;
+
+            const SYNC_LOCK: Option<&str> = $sync_lock;
+
+            async fn sync_lock(tx: &mut sqlx::Transaction<'_, $db>) -> Result<()> {
+                if let Some(sql) = SYNC_LOCK {
+                    sqlx::query(sql).execute(&mut **tx).await?;
+                }
+                Ok(())
+            }
 
             type Row_ = <$db as sqlx::Database>::Row;
 
@@ -237,6 +250,7 @@ macro_rules! alert_sql {
                     now_ms: i64,
                 ) -> Result<(usize, usize, usize)> {
                     let mut tx = self.write.begin().await?;
+                    sync_lock(&mut tx).await?;
                     let sql = format!("SELECT {RULE_COLUMNS} FROM alert_rules");
                     let existing: Vec<StoredRule> = sqlx::query(&sql)
                         .fetch_all(&mut *tx)
@@ -490,6 +504,7 @@ macro_rules! alert_sql {
                     now_ms: i64,
                 ) -> Result<(usize, usize, usize)> {
                     let mut tx = self.write.begin().await?;
+                    sync_lock(&mut tx).await?;
                     let existing: Vec<StoredChannel> = sqlx::query(
                         "SELECT id, name, config, source, created_ms, updated_ms FROM channels",
                     )

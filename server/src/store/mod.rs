@@ -253,18 +253,21 @@ pub trait Backend: Send + Sync + 'static {
     /// Every rollup series by id (one row per dimension combination: a small table).
     async fn rollup_series(&self) -> Result<HashMap<i64, crate::rollup::SeriesKey>>;
     /// Rollup cells at `resolution` seconds with `from_s <= bucket < to_s`, of `series`
-    /// (every series when `None`).
+    /// (every series when `None`), whole or only their counts.
     async fn rollup_cells(
         &self,
         resolution: i64,
         from_s: i64,
         to_s: i64,
         series: Option<&[i64]>,
+        part: crate::rollup::CellPart,
     ) -> Result<Vec<crate::rollup::StoredCell>>;
-    /// Hours before this (epoch seconds) have hour rows.
-    async fn rollup_compacted_until(&self) -> Result<i64>;
-    /// Folds complete hours before `until_s` (at most `max_hours`) into hour rows; returns
-    /// how many hours it compacted.
+    /// Buckets before this (epoch seconds) have rows at `resolution` (`rollup::HOUR` or
+    /// `rollup::QUARTER_DAY`).
+    async fn rollup_compacted_until(&self, resolution: i64) -> Result<i64>;
+    /// Folds complete hours before `until_s` (at most `max_hours`) into hour rows, and the
+    /// complete quarter days before the hour watermark (at most `max_hours` of time) into
+    /// quarter-day rows; returns the hours of time folded (0 when caught up).
     async fn compact_rollups(&self, until_s: i64, max_hours: i64) -> Result<i64>;
     /// Rolls up traces whose root never came and that started before `older_than_ns` (at
     /// most `limit`); returns how many.

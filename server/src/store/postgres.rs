@@ -2,9 +2,10 @@
 //! with SQLite in `portable.rs`), which on this workload is within a few percent of `COPY`
 //! because the writer already batches thousands of rows per statement group.
 
+use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres};
 
 use crate::model::{Experiment, ModelPrice};
@@ -17,7 +18,7 @@ crate::store::span_text::span_text_sql!(sqlx::Postgres);
 crate::store::search_sql::search_sql!(sqlx::Postgres, crate::store::search_sql::Dialect::Postgres);
 // Replicas sharing one database take turns merging rollup cells (read-merge-write of sketches).
 crate::store::rollup_sql::rollup_sql!(sqlx::Postgres, Some("SELECT pg_advisory_xact_lock(7431)"));
-crate::store::alert_sql::alert_sql!(sqlx::Postgres);
+crate::store::alert_sql::alert_sql!(sqlx::Postgres, Some("SELECT pg_advisory_xact_lock(7433)"));
 
 pub struct PgBackend {
     pool: PgPool,
@@ -27,10 +28,13 @@ pub struct PgBackend {
 
 impl PgBackend {
     pub async fn connect(url: &str) -> Result<PgBackend> {
+        // No JIT: searches are short, but a walk's EXISTS makes the planner's cost estimate
+        // huge, and compiling it took 50 ms of an 80 ms first page (30,000 traces).
+        let options = PgConnectOptions::from_str(url)?.options([("jit", "off")]);
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))
-            .connect(url)
+            .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;
         let alerts = std::sync::Arc::new(alert_sql_impl::AlertTables {
@@ -80,12 +84,13 @@ impl Backend for PgBackend {
         from_s: i64,
         to_s: i64,
         series: Option<&[i64]>,
+        part: crate::rollup::CellPart,
     ) -> Result<Vec<crate::rollup::StoredCell>> {
-        rollup_sql_impl::cells(&self.pool, resolution, from_s, to_s, series).await
+        rollup_sql_impl::cells(&self.pool, resolution, from_s, to_s, series, part).await
     }
 
-    async fn rollup_compacted_until(&self) -> Result<i64> {
-        rollup_sql_impl::compacted_until(&self.pool).await
+    async fn rollup_compacted_until(&self, resolution: i64) -> Result<i64> {
+        rollup_sql_impl::compacted_until(&self.pool, resolution).await
     }
 
     async fn compact_rollups(&self, until_s: i64, max_hours: i64) -> Result<i64> {

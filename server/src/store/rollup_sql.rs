@@ -104,8 +104,10 @@ macro_rules! rollup_sql {
                 Ok(())
             }
 
-            async fn watermark(tx: &mut Tx<'_>) -> Result<i64> {
-                let row = sqlx::query("SELECT value FROM rollup_state WHERE key = 'compacted_until'")
+            /// Buckets before this have cells at `resolution` (0: nothing compacted yet).
+            async fn watermark(tx: &mut Tx<'_>, resolution: i64) -> Result<i64> {
+                let row = sqlx::query("SELECT value FROM rollup_state WHERE key = $1")
+                    .bind(rollup::watermark_key(resolution))
                     .fetch_optional(&mut **tx)
                     .await?;
                 Ok(match row {
@@ -114,14 +116,28 @@ macro_rules! rollup_sql {
                 })
             }
 
-            /// Adds a batch's minute cells to the stored ones; cells of hours already
-            /// compacted also go to their hour rows, so long windows miss no late data.
+            async fn set_watermark(tx: &mut Tx<'_>, resolution: i64, value: i64) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO rollup_state (key, value) VALUES ($1, $2) \
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                )
+                .bind(rollup::watermark_key(resolution))
+                .bind(value)
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
+            }
+
+            /// Adds a batch's cells to the stored ones. Cells of periods already compacted
+            /// also go to the coarser rows (minutes to hours, hours to quarter days), so long
+            /// windows miss no late data.
             pub(crate) async fn apply(tx: &mut Tx<'_>, rollup: Rollup) -> Result<()> {
                 if rollup.is_empty() {
                     return Ok(());
                 }
                 lock(tx).await?;
-                let compacted_until = watermark(tx).await?;
+                let hours_until = watermark(tx, rollup::HOUR).await?;
+                let quarters_until = watermark(tx, rollup::QUARTER_DAY).await?;
                 let mut minutes = HashMap::new();
                 let mut hours = HashMap::new();
                 let mut late = Vec::new();
@@ -130,17 +146,26 @@ macro_rules! rollup_sql {
                         hours.insert((bucket, key), cell);
                         continue;
                     }
-                    if bucket < compacted_until {
+                    if bucket < hours_until {
                         late.push(((bucket, key.clone()), cell.clone()));
                     }
                     minutes.insert((bucket, key), cell);
                 }
-                for (k, c) in rollup::to_hours(late) {
+                for (k, c) in rollup::coarsen(late, rollup::HOUR) {
                     hours.entry(k).or_insert_with(Cell::default).merge(&c);
                 }
+                let late: Vec<_> = hours
+                    .iter()
+                    .filter(|((bucket, _), _)| *bucket < quarters_until)
+                    .map(|(k, c)| (k.clone(), c.clone()))
+                    .collect();
+                let quarters = rollup::coarsen(late, rollup::QUARTER_DAY);
                 merge_cells(tx, rollup::MINUTE, minutes).await?;
                 if !hours.is_empty() {
                     merge_cells(tx, rollup::HOUR, hours).await?;
+                }
+                if !quarters.is_empty() {
+                    merge_cells(tx, rollup::QUARTER_DAY, quarters).await?;
                 }
                 Ok(())
             }
@@ -322,49 +347,78 @@ macro_rules! rollup_sql {
             }
 
             /// Folds the minute rows of complete hours (ending at or before `until`, at most
-            /// `max_hours` of them) into hour rows and moves the watermark. Returns the hours
-            /// compacted. Minute rows stay (retention removes them); queries use hour rows
-            /// only below the watermark.
+            /// `max_hours` of them) into hour rows, then the hour rows of complete quarter
+            /// days (up to the hour watermark, at most `max_hours` of time) into quarter-day
+            /// rows, and moves the watermarks. Returns the hours of time folded at either
+            /// resolution (0 when both are caught up). Finer rows stay (retention removes
+            /// them); queries use coarse rows only below their watermark.
             pub(crate) async fn compact(tx: &mut Tx<'_>, until: i64, max_hours: i64) -> Result<i64> {
                 lock(tx).await?;
+                let series = all_series_in(&mut **tx).await?;
                 let until = until.div_euclid(rollup::HOUR) * rollup::HOUR;
-                let mut from = watermark(tx).await?;
+                let hours = compact_one(tx, &series, rollup::MINUTE, rollup::HOUR, until, max_hours).await?;
+                let hours_until = watermark(tx, rollup::HOUR).await?;
+                let quarters = compact_one(
+                    tx,
+                    &series,
+                    rollup::HOUR,
+                    rollup::QUARTER_DAY,
+                    hours_until,
+                    max_hours,
+                )
+                .await?;
+                Ok((hours + quarters) / rollup::HOUR)
+            }
+
+            /// Folds `fine` rows into `coarse` rows for complete periods from the coarse
+            /// watermark up to `until` (at most `max_hours` of time); returns the seconds
+            /// folded. The first run starts at the oldest fine row.
+            async fn compact_one(
+                tx: &mut Tx<'_>,
+                series: &HashMap<i64, SeriesKey>,
+                fine: i64,
+                coarse: i64,
+                until: i64,
+                max_hours: i64,
+            ) -> Result<i64> {
+                let until = until.div_euclid(coarse) * coarse;
+                let mut from = watermark(tx, coarse).await?;
                 if from == 0 {
-                    // First run: start at the oldest minute row.
-                    let row = sqlx::query("SELECT MIN(bucket) FROM rollups WHERE resolution = 60")
+                    let row = sqlx::query("SELECT MIN(bucket) FROM rollups WHERE resolution = $1")
+                        .bind(fine)
                         .fetch_one(&mut **tx)
                         .await?;
                     let oldest: Option<i64> = row.try_get(0)?;
-                    from = oldest.map_or(until, |b| b.div_euclid(rollup::HOUR) * rollup::HOUR);
+                    from = oldest.map_or(until, |b| b.div_euclid(coarse) * coarse);
                 }
-                let to = until.min(from + max_hours * rollup::HOUR);
+                let budget = (max_hours * rollup::HOUR).div_euclid(coarse).max(1) * coarse;
+                let to = until.min(from + budget);
                 if to <= from {
                     return Ok(0);
                 }
-                let series = all_series_in(&mut **tx).await?;
                 let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(format!(
-                    "SELECT bucket, series, {ROLLUP_VALUE_COLUMNS} FROM rollups \
-                     WHERE resolution = 60 AND bucket >= "
+                    "SELECT bucket, series, {ROLLUP_VALUE_COLUMNS} FROM rollups WHERE resolution = "
                 ));
-                qb.push_bind(from).push(" AND bucket < ").push_bind(to);
-                let mut minutes = Vec::new();
+                qb.push_bind(fine)
+                    .push(" AND bucket >= ")
+                    .push_bind(from)
+                    .push(" AND bucket < ")
+                    .push_bind(to);
+                let mut rows = Vec::new();
                 for row in qb.build().fetch_all(&mut **tx).await? {
                     let id: i64 = row.try_get(1)?;
                     let key = series
                         .get(&id)
                         .cloned()
                         .ok_or_else(|| Error::Corrupt(format!("rollups.series {id} has no series row")))?;
-                    minutes.push(((row.try_get::<i64, _>(0)?, key), cell_from_row(&row, 2)?));
+                    rows.push(((row.try_get::<i64, _>(0)?, key), cell_from_row(&row, 2)?));
                 }
-                let hours = rollup::to_hours(minutes);
-                if !hours.is_empty() {
-                    merge_cells(tx, rollup::HOUR, hours).await?;
+                let cells = rollup::coarsen(rows, coarse);
+                if !cells.is_empty() {
+                    merge_cells(tx, coarse, cells).await?;
                 }
-                sqlx::query("UPDATE rollup_state SET value = $1 WHERE key = 'compacted_until'")
-                    .bind(to)
-                    .execute(&mut **tx)
-                    .await?;
-                Ok((to - from) / rollup::HOUR)
+                set_watermark(tx, coarse, to).await?;
+                Ok(to - from)
             }
 
             async fn all_series_in<'e, E>(ex: E) -> Result<HashMap<i64, SeriesKey>>
@@ -384,9 +438,10 @@ macro_rules! rollup_sql {
                 all_series_in(pool).await
             }
 
-            /// The compaction watermark, read outside a transaction.
-            pub(crate) async fn compacted_until(pool: &sqlx::Pool<$db>) -> Result<i64> {
-                let row = sqlx::query("SELECT value FROM rollup_state WHERE key = 'compacted_until'")
+            /// The compaction watermark of `resolution`, read outside a transaction.
+            pub(crate) async fn compacted_until(pool: &sqlx::Pool<$db>, resolution: i64) -> Result<i64> {
+                let row = sqlx::query("SELECT value FROM rollup_state WHERE key = $1")
+                    .bind(rollup::watermark_key(resolution))
                     .fetch_optional(pool)
                     .await?;
                 Ok(match row {
@@ -395,23 +450,27 @@ macro_rules! rollup_sql {
                 })
             }
 
-            /// Cells at `resolution` with `from <= bucket < to`, for `series` (all when None).
+            /// Cells at `resolution` with `from <= bucket < to`, for `series` (all when None):
+            /// whole or only their counts.
             pub(crate) async fn cells(
                 pool: &sqlx::Pool<$db>,
                 resolution: i64,
                 from: i64,
                 to: i64,
                 series: Option<&[i64]>,
+                part: crate::rollup::CellPart,
             ) -> Result<Vec<crate::rollup::StoredCell>> {
+                let whole = part == crate::rollup::CellPart::Whole;
                 let mut out = Vec::new();
                 let chunks: Vec<Option<&[i64]>> = match series {
                     None => vec![None],
                     Some([]) => vec![],
                     Some(ids) => ids.chunks(ROWS).map(Some).collect(),
                 };
+                let columns = if whole { ROLLUP_VALUE_COLUMNS } else { "count" };
                 for chunk in chunks {
                     let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(format!(
-                        "SELECT bucket, series, {ROLLUP_VALUE_COLUMNS} FROM rollups WHERE resolution = "
+                        "SELECT bucket, series, {columns} FROM rollups WHERE resolution = "
                     ));
                     qb.push_bind(resolution)
                         .push(" AND bucket >= ")
@@ -427,10 +486,18 @@ macro_rules! rollup_sql {
                         qb.push(")");
                     }
                     for row in qb.build().fetch_all(pool).await? {
+                        let cell = if whole {
+                            cell_from_row(&row, 2)?
+                        } else {
+                            Cell {
+                                count: row.try_get(2)?,
+                                ..Cell::default()
+                            }
+                        };
                         out.push(crate::rollup::StoredCell {
                             bucket: row.try_get(0)?,
                             series: row.try_get(1)?,
-                            cell: cell_from_row(&row, 2)?,
+                            cell,
                         });
                     }
                 }

@@ -19,7 +19,7 @@ crate::store::span_text::span_text_sql!(sqlx::Sqlite);
 crate::store::search_sql::search_sql!(sqlx::Sqlite, crate::store::search_sql::Dialect::Sqlite);
 // The single writer connection already serialises rollup merges.
 crate::store::rollup_sql::rollup_sql!(sqlx::Sqlite, None);
-crate::store::alert_sql::alert_sql!(sqlx::Sqlite);
+crate::store::alert_sql::alert_sql!(sqlx::Sqlite, None);
 
 pub struct SqliteBackend {
     writer: SqlitePool,
@@ -165,12 +165,13 @@ impl Backend for SqliteBackend {
         from_s: i64,
         to_s: i64,
         series: Option<&[i64]>,
+        part: crate::rollup::CellPart,
     ) -> Result<Vec<crate::rollup::StoredCell>> {
-        rollup_sql_impl::cells(&self.readers, resolution, from_s, to_s, series).await
+        rollup_sql_impl::cells(&self.readers, resolution, from_s, to_s, series, part).await
     }
 
-    async fn rollup_compacted_until(&self) -> Result<i64> {
-        rollup_sql_impl::compacted_until(&self.readers).await
+    async fn rollup_compacted_until(&self, resolution: i64) -> Result<i64> {
+        rollup_sql_impl::compacted_until(&self.readers, resolution).await
     }
 
     async fn compact_rollups(&self, until_s: i64, max_hours: i64) -> Result<i64> {
