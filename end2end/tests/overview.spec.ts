@@ -193,6 +193,15 @@ test("an invalid scope or window shows what is wrong", async ({ page }) => {
   await expect(page.locator("#overview-error")).toContainText("'yesterday'");
 });
 
+test("pages carry the security headers and still hydrate under them", async ({ page }) => {
+  const response = await openHydrated(page);
+  const headers = response!.headers();
+  expect(headers["x-content-type-options"]).toBe("nosniff");
+  expect(headers["x-frame-options"]).toBe("DENY");
+  expect(headers["content-security-policy"]).toContain("frame-ancestors 'none'");
+  expect(headers["referrer-policy"]).toBe("same-origin");
+});
+
 test("a relative window refreshes every 30 s; a custom one stays put", async ({ page }) => {
   await page.clock.install();
   await openHydrated(page, "/?range=15m");
