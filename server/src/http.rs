@@ -196,7 +196,7 @@ pub fn app(state: AppState, leptos_options: LeptosOptions) -> Router {
                 move || app::shell(options.clone())
             },
         )
-        .fallback(leptos_axum::file_and_error_handler(app::shell))
+        .fallback(pages_fallback)
         .with_state(leptos_options);
     let mlflow = mlflow_router(&state).layer(middleware::from_fn_with_state(
         state.ingest.api_keys.clone(),
@@ -230,6 +230,30 @@ pub fn app(state: AppState, leptos_options: LeptosOptions) -> Router {
                 HeaderValue::from_static(value),
             ))
         })
+}
+
+/// Unknown paths: a GET is a browser's (a static file, or the app's 404 page); any other
+/// method is an API client's, which gets a JSON 404 that names what it asked for rather than
+/// an HTML page it cannot parse, and a warning in the log (a client expecting an endpoint
+/// we do not have).
+async fn pages_fallback(
+    uri: axum::http::Uri,
+    state: State<LeptosOptions>,
+    req: Request,
+) -> Response {
+    let method = req.method().clone();
+    if method == axum::http::Method::GET || method == axum::http::Method::HEAD {
+        return leptos_axum::file_and_error_handler(app::shell)(uri, state, req).await;
+    }
+    tracing::warn!(%method, path = %uri.path(), "Request for an endpoint this server does not have.");
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(serde_json::json!({
+            "error_code": "ENDPOINT_NOT_FOUND",
+            "message": format!("No endpoint {method} {} on this server", uri.path()),
+        })),
+    )
+        .into_response()
 }
 
 /// Headers on every response of the web app and its APIs: no MIME sniffing (a span's text

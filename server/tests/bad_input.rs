@@ -595,6 +595,33 @@ async fn grpc_refuses_bad_input_and_missing_keys_with_status_codes(db: TestDb) {
     s.shutdown().await;
 }
 
+/// An API client calling an endpoint we do not have gets a JSON 404 naming it, not the web
+/// app's HTML 404 page (a browser's GET still gets the page: end2end/tests/sessions.spec.ts).
+#[tokio::test]
+async fn unknown_endpoints_get_a_json_404_naming_them() {
+    let s = TestServer::start(TestDb::sqlite()).await;
+    let client = TestServer::client();
+    for method in [
+        reqwest::Method::POST,
+        reqwest::Method::PUT,
+        reqwest::Method::DELETE,
+    ] {
+        let r = client
+            .request(method.clone(), format!("{}/no/such/endpoint", s.base))
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "{method}");
+        let body: serde_json::Value = r.json().await.expect("a JSON body");
+        assert_eq!(
+            body["message"],
+            format!("No endpoint {method} /no/such/endpoint on this server")
+        );
+    }
+    s.shutdown().await;
+}
+
 both_backends!(
     grpc_refuses_bad_input_and_missing_keys_with_status_codes,
     bad_inputs_get_named_4xx_and_store_nothing,
