@@ -51,6 +51,9 @@ pub struct TraceSummary {
     pub total_cost: Option<f64>,
     pub span_count: i64,
     pub error_count: i64,
+    /// Values PII redaction replaced at ingest.
+    #[serde(default)]
+    pub redactions: i64,
     pub session_id: Option<String>,
     pub request_preview: Option<String>,
 }

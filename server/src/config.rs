@@ -168,6 +168,46 @@ pub struct IngestConfig {
     /// Most spans committed in one transaction (group commit).
     #[arg(long, env = "SIGHTLINE_BATCH_SPANS", default_value_t = 20_000)]
     pub batch_spans: usize,
+
+    /// PII detectors applied at ingest, before anything is stored, to every attribute, event,
+    /// status message and MLflow trace info value whose key has no --redact-key policy
+    /// (comma-separated): email, phone, credit_card, ip, secret, --redact-pattern names,
+    /// `all` or `none`.
+    #[arg(
+        long = "redact",
+        env = "SIGHTLINE_REDACT",
+        value_delimiter = ',',
+        default_value = crate::normalize::redact::DEFAULT_DETECTORS
+    )]
+    pub redact: Vec<String>,
+
+    /// A custom PII detector, `name=regex` (repeatable; in the environment, one per line).
+    #[arg(
+        long = "redact-pattern",
+        env = "SIGHTLINE_REDACT_PATTERNS",
+        value_delimiter = '\n'
+    )]
+    pub redact_patterns: Vec<String>,
+
+    /// The detectors for keys matching a glob, `glob=detector|detector`, `glob=all` or
+    /// `glob=none` (repeatable or comma-separated; the first matching glob wins), e.g.
+    /// `user.email=none` or `http.client_ip=ip`.
+    #[arg(
+        long = "redact-key",
+        env = "SIGHTLINE_REDACT_KEYS",
+        value_delimiter = ','
+    )]
+    pub redact_keys: Vec<String>,
+}
+
+impl IngestConfig {
+    pub fn redaction(&self) -> crate::normalize::RedactionConfig {
+        crate::normalize::RedactionConfig {
+            detectors: self.redact.clone(),
+            patterns: self.redact_patterns.clone(),
+            keys: self.redact_keys.clone(),
+        }
+    }
 }
 
 /// What the per-minute rollups keep as dimensions (dashboards, `/metrics`, alert rules).
@@ -234,6 +274,9 @@ impl Default for IngestConfig {
             max_decoded_bytes: 128 << 20,
             queue_spans: 200_000,
             batch_spans: 20_000,
+            redact: crate::normalize::RedactionConfig::standard().detectors,
+            redact_patterns: Vec::new(),
+            redact_keys: Vec::new(),
         }
     }
 }
@@ -323,6 +366,10 @@ impl ServeConfig {
                 message: "must be at least 1".into(),
             });
         }
+        crate::normalize::Redactor::new(&self.ingest.redaction()).map_err(|e| Error::Invalid {
+            flag: "--redact",
+            message: e.to_string(),
+        })?;
         if self.api_keys.iter().any(|k| k.0.trim().len() < 8) {
             return Err(Error::Invalid {
                 flag: "--api-key",

@@ -21,7 +21,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::{optional_addr, ServeConfig};
 use crate::error::MlflowError;
-use crate::normalize::{LivePrices, PriceTable};
+use crate::normalize::{LivePrices, PriceTable, Redactor};
 use crate::receive::{mlflow, mlflow_read, otlp_grpc, otlp_http, ApiKeys, Ingest, Limits};
 use crate::store::{self, writer, Backend};
 
@@ -44,17 +44,26 @@ pub async fn build_state(
     settings: writer::WriterSettings,
     api_keys: ApiKeys,
 ) -> anyhow::Result<(AppState, tokio::task::JoinHandle<()>)> {
-    build_state_with(backend, limits, settings, api_keys, Default::default()).await
+    build_state_with(
+        backend,
+        limits,
+        settings,
+        api_keys,
+        Default::default(),
+        Redactor::off(),
+    )
+    .await
 }
 
-/// [`build_state`] for `rollups`: the dimensions dashboards may scope by, and the guardrail
-/// keys ingest marks blocks with.
+/// [`build_state`] for `rollups` (the dimensions dashboards may scope by, and the guardrail
+/// keys ingest marks blocks with) and PII redaction by `redactor`.
 pub async fn build_state_with(
     backend: Arc<dyn Backend>,
     limits: Limits,
     settings: writer::WriterSettings,
     api_keys: ApiKeys,
     rollups: crate::rollup::RollupConfig,
+    redactor: Redactor,
 ) -> anyhow::Result<(AppState, tokio::task::JoinHandle<()>)> {
     let prices = LivePrices::new(PriceTable::new(
         backend
@@ -65,7 +74,8 @@ pub async fn build_state_with(
     let (writer, task) = writer::spawn(backend.clone(), settings);
     let ingest = Arc::new(
         Ingest::new(writer, backend.clone(), prices, limits, api_keys)
-            .with_guardrails(rollups.guardrails.clone()),
+            .with_guardrails(rollups.guardrails.clone())
+            .with_redactor(redactor),
     );
     Ok((
         AppState {
@@ -275,6 +285,12 @@ const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
 pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
     let url = cfg.database.url();
     let rollups = cfg.rollups.to_config();
+    let redactor = Redactor::new(&cfg.ingest.redaction())?;
+    tracing::info!(
+        detectors = ?redactor.default_detectors(),
+        key_policies = cfg.ingest.redact_keys.len(),
+        "PII redaction at ingest."
+    );
     let backend = store::connect_with(&url, rollups.clone())
         .await
         .with_context(|| format!("opening database {url}"))?;
@@ -307,6 +323,7 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
         settings,
         ApiKeys::new(&cfg.api_keys),
         rollups,
+        redactor,
     )
     .await?;
     state.public_url = cfg.public_url();

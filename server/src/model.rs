@@ -208,6 +208,8 @@ pub struct TracePatch {
     pub experiment_id: i64,
     pub service_name: Option<String>,
     pub tags: BTreeMap<String, String>,
+    /// Values redacted in the resource the trace's spans came with.
+    pub redactions: i64,
 }
 
 /// MLflow's TraceInfoV3 as sent by StartTraceV3: authoritative for trace-level fields
@@ -224,6 +226,8 @@ pub struct TraceInfo {
     pub tags: BTreeMap<String, String>,
     pub request_preview: Option<String>,
     pub response_preview: Option<String>,
+    /// Values redacted in this info (previews, tags, metadata).
+    pub redactions: i64,
 }
 
 /// One unit of work for the writer: committed in one transaction with others.

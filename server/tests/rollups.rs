@@ -490,6 +490,7 @@ async fn board_configured(
         },
         sightline::receive::ApiKeys::new(&[]),
         cfg.clone(),
+        sightline::normalize::Redactor::off(),
     )
     .await
     .expect("state");

@@ -6,15 +6,10 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
-use app::api::traces::list_traces;
-use app::contract::Contract;
 use app::types::{TraceListQuery, TracePage, TraceSort, TraceStatus};
 use app::AppError;
 use common::{TestDb, TestServer};
-use leptos::prelude::{provide_context, Owner};
-use leptos::reactive::computed::ScopedFuture;
 use sightline::demo::{resource, Knobs, Workload};
 use sightline::model::{SpanKind, StatusCode, TraceInfo};
 use sightline::store::{PreparedBatch, StoredTrace};
@@ -56,6 +51,7 @@ async fn ingest(s: &TestServer) -> Vec<StoredTrace> {
             tags: BTreeMap::new(),
             request_preview: None,
             response_preview: None,
+            redactions: 0,
         })
         .collect();
     s.backend
@@ -72,17 +68,7 @@ async fn ingest(s: &TestServer) -> Vec<StoredTrace> {
     truth
 }
 
-/// Calls the `list_traces` server function as the web app does, with the server's contract
-/// in the Leptos context.
-async fn list(s: &TestServer, query: TraceListQuery) -> Result<TracePage, AppError> {
-    let owner = Owner::new();
-    let fut = owner.with(|| {
-        let contract: Arc<dyn Contract> = Arc::new(sightline::query::Query::new(s.backend.clone()));
-        provide_context(contract);
-        ScopedFuture::new(list_traces(query))
-    });
-    fut.await
-}
+use common::list_traces as list;
 
 fn query(filter: &str) -> TraceListQuery {
     TraceListQuery {

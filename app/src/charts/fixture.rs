@@ -178,6 +178,7 @@ pub fn demo_day(from_ms: i64) -> Overview {
         total_cost: Some(0.0102),
         span_count: 20,
         error_count: (status == TraceStatus::Error) as i64,
+        redactions: 0,
         session_id: Some(format!("sess-{k}")),
         request_preview: Some(r#"{"message":"Is volume 3 of One Piece in stock?"}"#.into()),
     };

@@ -79,6 +79,8 @@ pub enum TraceField {
     Cost,
     SpanCount,
     ErrorCount,
+    /// Values PII redaction replaced at ingest.
+    Redactions,
     /// `experiment_id`, `experiment`.
     Experiment,
     /// `service`, `service_name`.
@@ -162,7 +164,7 @@ pub const SPAN_TYPES: &[&str] = &[
 ];
 
 impl TraceField {
-    pub const ALL: [TraceField; 20] = [
+    pub const ALL: [TraceField; 21] = [
         TraceField::TraceId,
         TraceField::ClientRequestId,
         TraceField::Name,
@@ -181,6 +183,7 @@ impl TraceField {
         TraceField::Cost,
         TraceField::SpanCount,
         TraceField::ErrorCount,
+        TraceField::Redactions,
         TraceField::Experiment,
         TraceField::Service,
     ];
@@ -216,6 +219,7 @@ impl TraceField {
             TraceField::Cost => &["cost"],
             TraceField::SpanCount => &["span_count"],
             TraceField::ErrorCount => &["error_count"],
+            TraceField::Redactions => &["redactions"],
             TraceField::Experiment => &["experiment_id", "experiment"],
             TraceField::Service => &["service", "service_name"],
         }
@@ -400,7 +404,8 @@ impl Field {
                 | TraceField::OutputTokens
                 | TraceField::Cost
                 | TraceField::SpanCount
-                | TraceField::ErrorCount => number(NumberKind::Plain),
+                | TraceField::ErrorCount
+                | TraceField::Redactions => number(NumberKind::Plain),
             },
             Field::Span(s) => match s {
                 SpanField::Name => text(TEXT_OPS),

@@ -124,6 +124,7 @@ pub fn field_names() -> &'static [&'static str] {
         "cost",
         "span_count",
         "error_count",
+        "redactions",
         "experiment_id",
         "service",
         "span.name",

@@ -191,6 +191,7 @@ fn TraceHeader(
         total_cost,
         span_count,
         error_count,
+        redactions,
         session_id,
         ..
     } = summary;
@@ -210,6 +211,12 @@ fn TraceHeader(
                 {stat("Cost", total_cost.map(format::usd).unwrap_or_else(|| "—".into()))}
                 {stat("Models", if models.is_empty() { "—".into() } else { models.join(", ") })}
                 {stat("Session", session_id.unwrap_or_else(|| "—".into()))}
+                {(redactions > 0).then(|| view! {
+                    <div class="stat redacted" id="trace-redactions" title="Values replaced by PII redaction at ingest; find such traces with redactions > 0">
+                        <div class="stat-label">"Redacted"</div>
+                        <div class="stat-value">{format!("{} values", format::count(redactions))}</div>
+                    </div>
+                })}
             </div>
             {(!tags.is_empty())
                 .then(|| {

@@ -5,6 +5,7 @@
 pub mod conventions;
 pub mod live_prices;
 pub mod pricing;
+pub mod redact;
 mod tags;
 
 use std::collections::BTreeMap;
@@ -13,6 +14,7 @@ use crate::model::{Attributes, RawSpan, Span};
 pub use conventions::GuardrailKeys;
 pub use live_prices::LivePrices;
 pub use pricing::PriceTable;
+pub use redact::{RedactionConfig, Redactor};
 
 /// Derives the LLM facts of `raw` (a guardrail block by `guardrails`) and prices it with
 /// `prices`. Also strips MLflow's double

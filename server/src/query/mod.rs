@@ -82,6 +82,7 @@ pub fn summary(r: TraceRecord) -> TraceSummary {
         total_cost: r.cost,
         span_count: r.span_count,
         error_count: r.error_count,
+        redactions: r.redactions,
         session_id: r.session_id,
         request_preview: r.request_preview,
     }

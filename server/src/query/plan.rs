@@ -264,6 +264,7 @@ fn trace_comparison(t: TraceField, op: Op, value: &Value) -> Result<Cond> {
         F::Cost => trace(TraceCol::Cost, number_test(op, value)?),
         F::SpanCount => trace(TraceCol::SpanCount, number_test(op, value)?),
         F::ErrorCount => trace(TraceCol::ErrorCount, number_test(op, value)?),
+        F::Redactions => trace(TraceCol::Redactions, number_test(op, value)?),
         F::Experiment => match op {
             Op::Like | Op::ILike | Op::RLike => {
                 trace(TraceCol::ExperimentIdText, text_test(op, value)?)

@@ -276,6 +276,7 @@ pub fn parse_trace_info(info: &Value) -> MlResult<TraceInfo> {
         tags: str_map(get("tags", "tags")),
         request_preview: text("request_preview", "requestPreview"),
         response_preview: text("response_preview", "responsePreview"),
+        redactions: 0,
     })
 }
 

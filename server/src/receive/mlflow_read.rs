@@ -630,10 +630,11 @@ pub async fn set_trace_tag(
             "Tag key '{key}' is longer than 250 characters"
         )));
     }
-    let value = req
+    let mut value = req
         .get("value")
         .map(|v| text_of(v).unwrap_or_else(|| v.to_string()))
         .unwrap_or_default();
+    ingest.redactor.redact_text(&key, &mut value);
     let trace_id = trace_id_arg(&id)?;
     if !ingest
         .backend

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 use crate::model::{ResourceGroup, TraceId, TraceInfo, TracePatch};
-use crate::normalize::{self, GuardrailKeys, LivePrices, PriceTable};
+use crate::normalize::{self, GuardrailKeys, LivePrices, PriceTable, Redactor};
 use crate::store::writer::{SubmitError, WriterHandle};
 use crate::store::{Backend, PreparedBatch, SpanRow};
 
@@ -109,6 +109,8 @@ pub struct Ingest {
     pub api_keys: ApiKeys,
     /// What marks a guardrail block (`--guardrail-blocked-keys`, `--guardrail-passed-keys`).
     guardrails: Arc<GuardrailKeys>,
+    /// PII redaction applied to everything received, before it is stored.
+    pub redactor: Arc<Redactor>,
     known_experiments: RwLock<HashSet<i64>>,
 }
 
@@ -127,6 +129,7 @@ impl Ingest {
             limits,
             api_keys,
             guardrails: Arc::new(GuardrailKeys::default()),
+            redactor: Arc::new(Redactor::off()),
             known_experiments: RwLock::new(HashSet::from([0])),
         }
     }
@@ -134,6 +137,12 @@ impl Ingest {
     /// Marks guardrail blocks by `keys` instead of the built-in ones.
     pub fn with_guardrails(mut self, keys: GuardrailKeys) -> Ingest {
         self.guardrails = Arc::new(keys);
+        self
+    }
+
+    /// Redacts PII with `redactor` (the default redacts nothing).
+    pub fn with_redactor(mut self, redactor: Redactor) -> Ingest {
+        self.redactor = Arc::new(redactor);
         self
     }
 
@@ -173,9 +182,11 @@ impl Ingest {
         // One snapshot per request: every span of it is priced from the same table.
         let prices = self.prices.current();
         let guardrails = self.guardrails.clone();
+        let redactor = self.redactor.clone();
         let span_total: usize = groups.iter().map(|g| g.spans.len()).sum();
-        let build = move || prepare(experiment_id, groups, &prices, &guardrails);
-        // Compression and attribute parsing are CPU work: keep big requests off the runtime.
+        let build = move || prepare(experiment_id, groups, &prices, &guardrails, &redactor);
+        // Redaction, compression and attribute parsing are CPU work: keep big requests off
+        // the runtime.
         let batch = if span_total > 256 {
             tokio::task::spawn_blocking(build)
                 .await
@@ -195,7 +206,8 @@ impl Ingest {
     }
 
     /// Stores MLflow trace info (StartTraceV3); returns once committed.
-    pub async fn ingest_info(&self, info: TraceInfo) -> Result<(), Error> {
+    pub async fn ingest_info(&self, mut info: TraceInfo) -> Result<(), Error> {
+        info.redactions = i64::from(self.redactor.redact_info(&mut info));
         self.writer
             .submit(PreparedBatch {
                 infos: vec![info],
@@ -206,24 +218,34 @@ impl Ingest {
     }
 }
 
-/// Normalises spans (a guardrail block by `guardrails`) and derives per-trace patches
-/// (resource tags, root-span tags).
+/// Redacts PII (`redactor`), normalises spans (a guardrail block by `guardrails`) and
+/// derives per-trace patches (resource tags, root-span tags).
 pub fn prepare(
     experiment_id: i64,
     groups: Vec<ResourceGroup>,
     prices: &PriceTable,
     guardrails: &GuardrailKeys,
+    redactor: &Redactor,
 ) -> PreparedBatch {
     let mut batch = PreparedBatch::default();
-    for group in groups {
+    for mut group in groups {
+        let resource_redactions = if redactor.is_off() {
+            0
+        } else {
+            i64::from(redactor.redact_attributes(&mut group.resource))
+        };
         let (service_name, resource_tags) = normalize::resource_tags(&group.resource);
         let mut patches: BTreeMap<TraceId, TracePatch> = BTreeMap::new();
-        for raw in group.spans {
+        for mut raw in group.spans {
+            // Before anything is derived from the span: previews, search text and tags
+            // only ever see the redacted values.
+            redactor.redact_span(&mut raw);
             let patch = patches.entry(raw.trace_id).or_insert_with(|| TracePatch {
                 trace_id: raw.trace_id,
                 experiment_id,
                 service_name: service_name.clone(),
                 tags: resource_tags.clone(),
+                redactions: resource_redactions,
             });
             if raw.parent_span_id.is_none() {
                 patch.tags.extend(normalize::root_span_tags(&raw));

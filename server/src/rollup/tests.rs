@@ -26,6 +26,7 @@ fn write(
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            redactions: 0,
         }],
         infos: vec![],
     };

@@ -58,6 +58,7 @@ pub fn merge_batch(
             apply_span(&mut rec, s);
         }
         for p in trace_patches {
+            rec.redactions += p.redactions;
             if rec.service_name.is_none() {
                 rec.service_name = p.service_name.clone();
             }
@@ -72,6 +73,7 @@ pub fn merge_batch(
 
 fn apply_span(rec: &mut TraceRecord, s: &SpanRow) {
     rec.span_count += 1;
+    rec.redactions += s.redactions;
     if s.status == StatusCode::Error {
         rec.error_count += 1;
     }
@@ -131,6 +133,7 @@ fn apply_span(rec: &mut TraceRecord, s: &SpanRow) {
 
 fn apply_info(rec: &mut TraceRecord, info: &TraceInfo) {
     rec.info_finalized = true;
+    rec.redactions += info.redactions;
     // The trace location MLflow sends is authoritative for where the trace lives.
     rec.experiment_id = info.experiment_id;
     if let Some(ms) = info.request_time_ms {
@@ -326,6 +329,7 @@ mod tests {
             experiment_id: 0,
             service_name: Some("svc".into()),
             tags: [("env".to_string(), "a".to_string())].into(),
+            redactions: 0,
         };
         let info = TraceInfo {
             trace_id: T,

@@ -102,6 +102,8 @@ pub struct TraceRecord {
     /// The dimensions the trace was rolled up under (JSON of `rollup::TraceDims`); `None`
     /// until its root span arrives (or the sweep gives up waiting for it).
     pub rollup_dims: Option<String>,
+    /// Values replaced by PII redaction at ingest, over all of the trace's pieces.
+    pub redactions: i64,
 }
 
 impl TraceRecord {
@@ -132,6 +134,7 @@ impl TraceRecord {
             guardrail_count: 0,
             blocked_count: 0,
             rollup_dims: None,
+            redactions: 0,
         }
     }
 

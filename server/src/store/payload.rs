@@ -158,6 +158,9 @@ pub struct SpanRow {
     pub user_id: Option<String>,
     pub request_preview: Option<String>,
     pub response_preview: Option<String>,
+    /// Values replaced by PII redaction (also kept as the span attribute
+    /// `sightline.redactions`).
+    pub redactions: i64,
     /// What `span.content`, `text` and `span.attributes.*` search (`span_text.rs`).
     pub search: super::span_text::SpanText,
 }
@@ -196,6 +199,7 @@ impl SpanRow {
             user_id: None,
             request_preview: None,
             response_preview: None,
+            redactions: 0,
             search: Default::default(),
         }
     }
@@ -211,6 +215,11 @@ impl SpanRow {
     pub fn prepare(span: Span) -> SpanRow {
         let Span { raw, facts } = span;
         let is_root = raw.parent_span_id.is_none();
+        let redactions = raw
+            .attributes
+            .get(crate::normalize::redact::COUNT_ATTRIBUTE)
+            .and_then(serde_json::Value::as_i64)
+            .unwrap_or(0);
         let search = super::span_text::SpanText::of(
             facts.inputs.as_ref(),
             facts.outputs.as_ref(),
@@ -259,6 +268,7 @@ impl SpanRow {
             } else {
                 None
             },
+            redactions,
             search,
         }
     }

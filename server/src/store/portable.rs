@@ -11,7 +11,7 @@ pub const ROWS_PER_STATEMENT: usize = 500;
 pub const TRACE_COLUMNS: &str = "trace_id, experiment_id, start_ns, end_ns, status, root_span_id, \
      name, service_name, session_id, user_id, models, input_tokens, output_tokens, cached_tokens, \
      cost, span_count, error_count, request_preview, response_preview, client_request_id, \
-     metadata, info_finalized, guardrail_count, blocked_count, rollup_dims";
+     metadata, info_finalized, guardrail_count, blocked_count, rollup_dims, redactions";
 
 pub const SPAN_COLUMNS: &str = "trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, \
      status, status_message, model, provider, input_tokens, output_tokens, cached_tokens, \
@@ -168,7 +168,8 @@ macro_rules! portable_sql {
                         .push_bind(r.info_finalized)
                         .push_bind(r.guardrail_count)
                         .push_bind(r.blocked_count)
-                        .push_bind(&r.rollup_dims);
+                        .push_bind(&r.rollup_dims)
+                        .push_bind(r.redactions);
                 });
                 // The merge already combined old and new values; the row is written whole.
                 qb.push(
@@ -185,7 +186,8 @@ macro_rules! portable_sql {
                      client_request_id = excluded.client_request_id, metadata = excluded.metadata, \
                      info_finalized = excluded.info_finalized, \
                      guardrail_count = excluded.guardrail_count, \
-                     blocked_count = excluded.blocked_count, rollup_dims = excluded.rollup_dims \
+                     blocked_count = excluded.blocked_count, rollup_dims = excluded.rollup_dims, \
+                     redactions = excluded.redactions \
                      RETURNING id, trace_id",
                 );
                 for row in qb.build().fetch_all(&mut **tx).await? {
@@ -251,6 +253,7 @@ macro_rules! portable_sql {
                 guardrail_count: row.try_get("guardrail_count")?,
                 blocked_count: row.try_get("blocked_count")?,
                 rollup_dims: row.try_get("rollup_dims")?,
+                redactions: row.try_get("redactions")?,
             })
         }
 

@@ -113,6 +113,7 @@ pub enum TraceCol {
     Cost,
     SpanCount,
     ErrorCount,
+    Redactions,
     ExperimentId,
     /// The experiment id as text, for pattern tests.
     ExperimentIdText,

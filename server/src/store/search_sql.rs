@@ -66,6 +66,7 @@ impl Dialect {
             TraceCol::Cost => "traces.cost",
             TraceCol::SpanCount => "traces.span_count",
             TraceCol::ErrorCount => "traces.error_count",
+            TraceCol::Redactions => "traces.redactions",
             TraceCol::ExperimentId => "traces.experiment_id",
             TraceCol::ExperimentIdText => "CAST(traces.experiment_id AS TEXT)",
             TraceCol::ServiceName => "traces.service_name",

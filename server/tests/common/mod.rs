@@ -126,6 +126,8 @@ pub struct Options {
     pub limits: Limits,
     pub writer: WriterSettings,
     pub api_keys: Vec<String>,
+    /// PII redaction at ingest; none by default, so fixtures are stored as sent.
+    pub redaction: sightline::normalize::RedactionConfig,
 }
 
 impl Default for Options {
@@ -137,8 +139,23 @@ impl Default for Options {
                 batch_spans: 20_000,
             },
             api_keys: Vec::new(),
+            redaction: Default::default(),
         }
     }
+}
+
+/// Also prints a test's panic message on stdout. A server test's stderr can be pages of
+/// Leptos reactive-graph warnings, and CI shows only the start of a failed test's output:
+/// stdout comes first there, so the reason a test failed stays in view.
+fn panic_message_on_stdout() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            println!("TEST PANIC: {info}");
+            default(info);
+        }));
+    });
 }
 
 impl TestServer {
@@ -152,16 +169,21 @@ impl TestServer {
     }
 
     pub async fn start_backend(db: TestDb, backend: Arc<dyn Backend>, opts: Options) -> TestServer {
+        panic_message_on_stdout();
         let keys: Vec<_> = opts
             .api_keys
             .iter()
             .map(|k| sightline::config::Secret(k.clone()))
             .collect();
-        let (state, writer) = http::build_state(
+        let redactor =
+            sightline::normalize::Redactor::new(&opts.redaction).expect("redaction config");
+        let (state, writer) = http::build_state_with(
             backend.clone(),
             opts.limits,
             opts.writer,
             ApiKeys::new(&keys),
+            Default::default(),
+            redactor,
         )
         .await
         .expect("state");
@@ -233,6 +255,24 @@ impl TestServer {
             .unwrap();
         assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
     }
+}
+
+/// Calls the `list_traces` server function as the web app does, with the server's contract
+/// in the Leptos context.
+pub async fn list_traces(
+    s: &TestServer,
+    query: app::types::TraceListQuery,
+) -> Result<app::types::TracePage, app::AppError> {
+    use leptos::prelude::{provide_context, Owner};
+    use leptos::reactive::computed::ScopedFuture;
+    let owner = Owner::new();
+    let fut = owner.with(|| {
+        let contract: Arc<dyn app::contract::Contract> =
+            Arc::new(sightline::query::Query::new(s.backend.clone()));
+        provide_context(contract);
+        ScopedFuture::new(app::api::traces::list_traces(query))
+    });
+    fut.await
 }
 
 pub fn fixture(path: &str) -> Vec<u8> {

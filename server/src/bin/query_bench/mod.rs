@@ -205,6 +205,11 @@ async fn load(
             let res = resource(sightline::demo::workload::DEFAULT_PROJECT);
             let prices = PriceTable::new(seed_prices());
             let guardrails = GuardrailKeys::default();
+            // As `sightline serve` runs by default.
+            let redactor = sightline::normalize::Redactor::new(
+                &sightline::normalize::RedactionConfig::standard(),
+            )
+            .expect("the standard redaction configuration");
             let mut sessions = workload.sessions().take(n);
             let mut skip = k * LOAD_BATCH_TRACES;
             for chunk in (k..chunks).step_by(producers) {
@@ -234,7 +239,10 @@ async fn load(
                     Err(e) => panic!("the demo workload does not decode: {e:?}"),
                 };
                 if tx
-                    .blocking_send((prepare(0, decoded.groups, &prices, &guardrails), samples))
+                    .blocking_send((
+                        prepare(0, decoded.groups, &prices, &guardrails, &redactor),
+                        samples,
+                    ))
                     .is_err()
                 {
                     return; // the writer stopped on an error
