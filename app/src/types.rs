@@ -54,6 +54,9 @@ pub struct TraceSummary {
     /// Values PII redaction replaced at ingest.
     #[serde(default)]
     pub redactions: i64,
+    /// Tail sampling kept the trace's structure, timings, tokens and cost, not its payloads.
+    #[serde(default)]
+    pub payload_dropped: bool,
     pub session_id: Option<String>,
     pub request_preview: Option<String>,
 }

@@ -246,6 +246,16 @@ pub struct RollupArgs {
         default_value = crate::normalize::conventions::DEFAULT_GUARDRAIL_PASSED_KEYS
     )]
     pub guardrail_passed_keys: Vec<String>,
+
+    /// Tail sampling: the share of traces, neither errors nor slow, that keep their span
+    /// payloads (inputs, outputs, attributes, events), 0 to 1. Error traces and slow traces
+    /// always keep them; rollups, dashboards and alerts count every trace either way.
+    #[arg(long, env = "SIGHTLINE_PAYLOAD_SAMPLE_RATIO", default_value_t = 1.0)]
+    pub payload_sample_ratio: f64,
+
+    /// Traces at least this long (root span) keep their payloads whatever the ratio.
+    #[arg(long, env = "SIGHTLINE_PAYLOAD_KEEP_SLOWER_THAN", default_value = "5s")]
+    pub payload_keep_slower_than: crate::alerts::rule::Span,
 }
 
 impl RollupArgs {
@@ -262,6 +272,10 @@ impl RollupArgs {
                 &self.guardrail_blocked_keys,
                 &self.guardrail_passed_keys,
             ),
+            payload_sampling: crate::store::sampling::PayloadSampling {
+                keep_ratio: self.payload_sample_ratio,
+                slow_ns: self.payload_keep_slower_than.0.saturating_mul(1_000_000),
+            },
             ..Default::default()
         }
     }
@@ -374,6 +388,15 @@ impl ServeConfig {
             return Err(Error::Invalid {
                 flag: "--api-key",
                 message: "API keys must be at least 8 characters".into(),
+            });
+        }
+        if !(0.0..=1.0).contains(&self.rollups.payload_sample_ratio) {
+            return Err(Error::Invalid {
+                flag: "--payload-sample-ratio",
+                message: format!(
+                    "{} is not a share between 0 and 1",
+                    self.rollups.payload_sample_ratio
+                ),
             });
         }
         if self.alerts.alert_tick < crate::alerts::rule::Span(1000) {

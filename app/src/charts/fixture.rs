@@ -179,6 +179,7 @@ pub fn demo_day(from_ms: i64) -> Overview {
         span_count: 20,
         error_count: (status == TraceStatus::Error) as i64,
         redactions: 0,
+        payload_dropped: false,
         session_id: Some(format!("sess-{k}")),
         request_preview: Some(r#"{"message":"Is volume 3 of One Piece in stock?"}"#.into()),
     };

@@ -192,6 +192,7 @@ fn TraceHeader(
         span_count,
         error_count,
         redactions,
+        payload_dropped,
         session_id,
         ..
     } = summary;
@@ -218,6 +219,12 @@ fn TraceHeader(
                     </div>
                 })}
             </div>
+            {payload_dropped.then(|| view! {
+                <p class="notice" id="payload-dropped">
+                    "Payloads not kept: tail sampling kept this trace's spans, timings, tokens and cost, "
+                    "not its inputs, outputs and attributes (it was neither an error nor slow)."
+                </p>
+            })}
             {(!tags.is_empty())
                 .then(|| {
                     view! {

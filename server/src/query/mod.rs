@@ -83,6 +83,7 @@ pub fn summary(r: TraceRecord) -> TraceSummary {
         span_count: r.span_count,
         error_count: r.error_count,
         redactions: r.redactions,
+        payload_dropped: r.payload_dropped,
         session_id: r.session_id,
         request_preview: r.request_preview,
     }

@@ -50,7 +50,7 @@ pub const FLAG_BLOCKED: i64 = 1;
 
 /// Which tags are dimensions, which one marks a cache hit, and which span attributes mark a
 /// guardrail block.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RollupConfig {
     /// Trace tags kept as rollup dimensions. Keep them few and low-cardinality: every
     /// combination of values is its own series.
@@ -63,6 +63,9 @@ pub struct RollupConfig {
     /// The span attributes that say a guardrail blocked. Read at ingest (normalisation sets
     /// [`FLAG_BLOCKED`]), not here: a span's flag is fixed when it is stored.
     pub guardrails: crate::normalize::GuardrailKeys,
+    /// Which traces keep their span payloads; applied in the same write, after the rollup
+    /// has counted the trace.
+    pub payload_sampling: crate::store::sampling::PayloadSampling,
 }
 
 impl Default for RollupConfig {
@@ -72,6 +75,7 @@ impl Default for RollupConfig {
             cache_hit_key: "cache_hit".into(),
             max_value_chars: 64,
             guardrails: Default::default(),
+            payload_sampling: Default::default(),
         }
     }
 }

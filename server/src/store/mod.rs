@@ -9,6 +9,7 @@ pub mod payload;
 pub(crate) mod portable;
 pub mod postgres;
 pub(crate) mod rollup_sql;
+pub mod sampling;
 pub mod search;
 pub(crate) mod search_sql;
 pub mod sessions;
@@ -104,6 +105,8 @@ pub struct TraceRecord {
     pub rollup_dims: Option<String>,
     /// Values replaced by PII redaction at ingest, over all of the trace's pieces.
     pub redactions: i64,
+    /// Tail sampling did not keep the payloads of the trace's spans ([`sampling`]).
+    pub payload_dropped: bool,
 }
 
 impl TraceRecord {
@@ -135,6 +138,7 @@ impl TraceRecord {
             blocked_count: 0,
             rollup_dims: None,
             redactions: 0,
+            payload_dropped: false,
         }
     }
 

@@ -11,7 +11,7 @@ pub const ROWS_PER_STATEMENT: usize = 500;
 pub const TRACE_COLUMNS: &str = "trace_id, experiment_id, start_ns, end_ns, status, root_span_id, \
      name, service_name, session_id, user_id, models, input_tokens, output_tokens, cached_tokens, \
      cost, span_count, error_count, request_preview, response_preview, client_request_id, \
-     metadata, info_finalized, guardrail_count, blocked_count, rollup_dims, redactions";
+     metadata, info_finalized, guardrail_count, blocked_count, rollup_dims, redactions, payload_dropped";
 
 pub const SPAN_COLUMNS: &str = "trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, \
      status, status_message, model, provider, input_tokens, output_tokens, cached_tokens, \
@@ -39,12 +39,25 @@ macro_rules! portable_sql {
             rollups: &crate::rollup::RollupConfig,
         ) -> Result<WriteOutcome> {
             use crate::rollup;
-            let inserted = insert_spans(tx, batch).await?;
             let touched = crate::store::touched_traces(batch);
             let existing = load_traces(tx, &touched).await?;
+            let dropped = rollups.payload_sampling.dropped(&existing, batch);
+            let inserted = insert_spans(tx, batch, &dropped).await?;
+            // Earlier pieces of traces dropped now lose their payloads too.
+            let earlier: Vec<TraceId> = dropped
+                .iter()
+                .filter(|t| existing.get(*t).is_some_and(|r| r.span_count > 0 && !r.payload_dropped))
+                .copied()
+                .collect();
+            drop_payloads(tx, &earlier).await?;
             let before: HashMap<TraceId, rollup::Before> =
                 existing.iter().map(|(id, r)| (*id, rollup::Before::of(r))).collect();
             let mut records = merge::merge_batch(existing, batch, &inserted);
+            for r in records.iter_mut().filter(|r| dropped.contains(&r.trace_id)) {
+                r.payload_dropped = true;
+                r.request_preview = None;
+                r.response_preview = None;
+            }
             let tags = merge::batch_tags(batch);
             // Traces whose root arrives now after spans of earlier batches: their rollup needs
             // every stored span and tag, read back here (rare: most traces come whole).
@@ -70,14 +83,17 @@ macro_rules! portable_sql {
             let rows = upsert_traces(tx, &records).await?;
             upsert_tags(tx, &rows, &tags).await?;
             rollup_sql_impl::apply(tx, cells).await?;
-            span_text_sql::index_new_spans(tx, batch, &inserted, &rows).await?;
+            span_text_sql::index_new_spans(tx, batch, &inserted, &rows, &dropped).await?;
             Ok(WriteOutcome { inserted_spans: inserted.len(), traces_touched: records.len() })
         }
 
+        /// Inserts new spans; those of `dropped` traces without payload.
         async fn insert_spans(
             tx: &mut Tx<'_>,
             batch: &PreparedBatch,
+            dropped: &HashSet<TraceId>,
         ) -> Result<HashSet<(TraceId, SpanId)>> {
+            const NO_PAYLOAD: &[u8] = &[];
             let mut inserted = HashSet::with_capacity(batch.spans.len());
             for chunk in batch.spans.chunks(ROWS_PER_STATEMENT) {
                 let mut qb: QueryBuilder<'_, $db> =
@@ -99,7 +115,11 @@ macro_rules! portable_sql {
                         .push_bind(s.cached_tokens)
                         .push_bind(s.cost_input)
                         .push_bind(s.cost_output)
-                        .push_bind(&s.payload)
+                        .push_bind(if dropped.contains(&s.trace_id) {
+                            NO_PAYLOAD
+                        } else {
+                            &s.payload[..]
+                        })
                         .push_bind(s.flags);
                 });
                 qb.push(" ON CONFLICT (trace_id, span_id) DO NOTHING RETURNING trace_id, span_id");
@@ -110,6 +130,29 @@ macro_rules! portable_sql {
                 }
             }
             Ok(inserted)
+        }
+
+        /// Empties the stored payloads and search text of `traces` (tail sampling).
+        async fn drop_payloads(tx: &mut Tx<'_>, traces: &[TraceId]) -> Result<()> {
+            for chunk in traces.chunks(ROWS_PER_STATEMENT) {
+                for sql in [
+                    "UPDATE spans SET payload = ",
+                    "DELETE FROM span_search WHERE trace_row IN (SELECT id FROM traces WHERE ",
+                ] {
+                    let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(sql);
+                    if sql.starts_with("UPDATE") {
+                        qb.push_bind(Vec::<u8>::new()).push(" WHERE ");
+                    }
+                    qb.push("trace_id IN (");
+                    let mut sep = qb.separated(", ");
+                    for id in chunk {
+                        sep.push_bind(&id[..]);
+                    }
+                    qb.push(if sql.starts_with("UPDATE") { ")" } else { "))" });
+                    qb.build().execute(&mut **tx).await?;
+                }
+            }
+            Ok(())
         }
 
         async fn load_traces(
@@ -169,7 +212,8 @@ macro_rules! portable_sql {
                         .push_bind(r.guardrail_count)
                         .push_bind(r.blocked_count)
                         .push_bind(&r.rollup_dims)
-                        .push_bind(r.redactions);
+                        .push_bind(r.redactions)
+                        .push_bind(r.payload_dropped);
                 });
                 // The merge already combined old and new values; the row is written whole.
                 qb.push(
@@ -187,7 +231,7 @@ macro_rules! portable_sql {
                      info_finalized = excluded.info_finalized, \
                      guardrail_count = excluded.guardrail_count, \
                      blocked_count = excluded.blocked_count, rollup_dims = excluded.rollup_dims, \
-                     redactions = excluded.redactions \
+                     redactions = excluded.redactions, payload_dropped = excluded.payload_dropped \
                      RETURNING id, trace_id",
                 );
                 for row in qb.build().fetch_all(&mut **tx).await? {
@@ -254,6 +298,7 @@ macro_rules! portable_sql {
                 blocked_count: row.try_get("blocked_count")?,
                 rollup_dims: row.try_get("rollup_dims")?,
                 redactions: row.try_get("redactions")?,
+                payload_dropped: row.try_get("payload_dropped")?,
             })
         }
 

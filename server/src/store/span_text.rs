@@ -160,11 +160,13 @@ macro_rules! span_text_sql {
                 batch: &PreparedBatch,
                 inserted: &HashSet<(TraceId, SpanId)>,
                 trace_rows: &HashMap<TraceId, i64>,
+                dropped: &HashSet<TraceId>,
             ) -> Result<()> {
                 let rows: Vec<(i64, &str, &str)> = batch
                     .spans
                     .iter()
                     .filter(|s| !s.search.is_empty() && inserted.contains(&(s.trace_id, s.span_id)))
+                    .filter(|s| !dropped.contains(&s.trace_id))
                     .filter_map(|s| {
                         trace_rows.get(&s.trace_id).map(|row| {
                             (
