@@ -9,6 +9,7 @@ use common::{list_traces, Options, TestDb, TestServer};
 use serde_json::{json, Value};
 use sightline::model::parse_trace_id;
 use sightline::normalize::RedactionConfig;
+use sightline::store::StoredTrace;
 
 const TRACE_HEX: &str = "5b8efff798038103d269b633813fc60c";
 const INFO_TRACE: &str = "6c9f0008a9149214e37ac744924ad71d";
@@ -121,6 +122,14 @@ async fn all_text(s: &TestServer) -> String {
     out
 }
 
+async fn stored(s: &TestServer, trace_hex: &str) -> StoredTrace {
+    s.backend
+        .get_trace(&parse_trace_id(trace_hex).unwrap())
+        .await
+        .unwrap()
+        .expect("stored")
+}
+
 async fn ids(s: &TestServer, filter: &str) -> Vec<String> {
     let page = list_traces(
         s,
@@ -173,12 +182,7 @@ async fn pii_is_redacted_before_anything_is_stored(db: TestDb) {
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
 
     // --- the OTLP trace: every string went through the detectors
-    let t = s
-        .backend
-        .get_trace(&parse_trace_id(TRACE_HEX).unwrap())
-        .await
-        .unwrap()
-        .expect("stored");
+    let t = stored(&s, TRACE_HEX).await;
     let span = &t.spans[0];
     let a = &span.payload.attributes;
     assert_eq!(
@@ -206,12 +210,7 @@ async fn pii_is_redacted_before_anything_is_stored(db: TestDb) {
     assert!(preview.contains("[REDACTED:credit_card]"), "{preview}");
 
     // --- the MLflow trace info: previews, metadata and tags
-    let info = s
-        .backend
-        .get_trace(&parse_trace_id(INFO_TRACE).unwrap())
-        .await
-        .unwrap()
-        .expect("stored");
+    let info = stored(&s, INFO_TRACE).await;
     assert_eq!(
         info.record.request_preview.as_deref(),
         Some("{\"question\": \"is [REDACTED:email] subscribed?\"}")
@@ -234,12 +233,7 @@ async fn pii_is_redacted_before_anything_is_stored(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
-    let info = s
-        .backend
-        .get_trace(&parse_trace_id(INFO_TRACE).unwrap())
-        .await
-        .unwrap()
-        .expect("stored");
+    let info = stored(&s, INFO_TRACE).await;
     assert_eq!(
         info.tags.get("note").map(String::as_str),
         Some("ask [REDACTED:email]")
@@ -283,12 +277,7 @@ async fn without_redaction_values_are_stored_as_sent(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let t = s
-        .backend
-        .get_trace(&parse_trace_id(TRACE_HEX).unwrap())
-        .await
-        .unwrap()
-        .expect("stored");
+    let t = stored(&s, TRACE_HEX).await;
     let a = &t.spans[0].payload.attributes;
     assert!(a["input.value"].as_str().unwrap().contains(EMAIL));
     assert!(!a.contains_key("sightline.redactions"));
