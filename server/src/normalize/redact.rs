@@ -423,6 +423,11 @@ impl Redactor {
         match value {
             Value::String(s) => self.redact_text(key, s),
             Value::Array(items) => items.iter_mut().map(|v| self.redact_value(key, v)).sum(),
+            // The entry's key path matters only to key policies: without any, skip building it
+            // for every nested value on the ingest path.
+            Value::Object(map) if self.keys.is_empty() => {
+                map.values_mut().map(|v| self.redact_value(key, v)).sum()
+            }
             Value::Object(map) => map
                 .iter_mut()
                 .map(|(k, v)| self.redact_value(&format!("{key}.{k}"), v))
@@ -628,6 +633,14 @@ mod tests {
             ..Default::default()
         })
         .contains("\"fax\""));
+    }
+
+    #[test]
+    fn nested_values_are_redacted_without_key_policies_too() {
+        let r = redactor(DEFAULT_DETECTORS);
+        let mut v = json!({"messages": [{"role": "user", "content": "I am jane@example.com"}]});
+        assert_eq!(r.redact_value("llm.input", &mut v), 1);
+        assert_eq!(v["messages"][0]["content"], "I am [REDACTED:email]");
     }
 
     #[test]

@@ -135,22 +135,22 @@ macro_rules! portable_sql {
         /// Empties the stored payloads and search text of `traces` (tail sampling).
         async fn drop_payloads(tx: &mut Tx<'_>, traces: &[TraceId]) -> Result<()> {
             for chunk in traces.chunks(ROWS_PER_STATEMENT) {
-                for sql in [
-                    "UPDATE spans SET payload = ",
-                    "DELETE FROM span_search WHERE trace_row IN (SELECT id FROM traces WHERE ",
-                ] {
-                    let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(sql);
-                    if sql.starts_with("UPDATE") {
-                        qb.push_bind(Vec::<u8>::new()).push(" WHERE ");
-                    }
-                    qb.push("trace_id IN (");
+                let mut spans: QueryBuilder<'_, $db> = QueryBuilder::new("UPDATE spans SET payload = ");
+                spans.push_bind(Vec::<u8>::new()).push(" WHERE trace_id IN (");
+                let mut search: QueryBuilder<'_, $db> = QueryBuilder::new(
+                    "DELETE FROM span_search WHERE trace_row IN \
+                     (SELECT id FROM traces WHERE trace_id IN (",
+                );
+                for qb in [&mut spans, &mut search] {
                     let mut sep = qb.separated(", ");
                     for id in chunk {
                         sep.push_bind(&id[..]);
                     }
-                    qb.push(if sql.starts_with("UPDATE") { ")" } else { "))" });
-                    qb.build().execute(&mut **tx).await?;
+                    sep.push_unseparated(")");
                 }
+                search.push(")");
+                spans.build().execute(&mut **tx).await?;
+                search.build().execute(&mut **tx).await?;
             }
             Ok(())
         }
