@@ -134,3 +134,59 @@ pub fn contract() -> Result<Arc<dyn Contract>, AppError> {
     leptos::prelude::use_context::<Arc<dyn Contract>>()
         .ok_or_else(|| AppError::Unavailable("BUG: no Contract in the Leptos context".into()))
 }
+
+/// The hash of the session token a request came with (set by the server's access layer), so
+/// changing one's password can keep this session while ending the others.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionToken(pub String);
+
+/// Users, API keys and one's own password: what the access page and the account page need.
+/// Callers have checked the role; implementations keep the invariants (an enabled admin
+/// always remains, no one disables or deletes themselves).
+#[async_trait::async_trait]
+pub trait Accounts: Send + Sync + 'static {
+    async fn access_overview(&self) -> Result<crate::types::AccessOverview, AppError>;
+    /// A new user with a one-time password, which is answered.
+    async fn create_user(
+        &self,
+        username: String,
+        role: crate::types::Role,
+    ) -> Result<crate::types::OneTimeSecret, AppError>;
+    async fn set_role(
+        &self,
+        by: &crate::types::Principal,
+        id: i64,
+        role: crate::types::Role,
+    ) -> Result<(), AppError>;
+    /// A new one-time password for a user; their sessions end.
+    async fn reset_password(&self, id: i64) -> Result<crate::types::OneTimeSecret, AppError>;
+    async fn set_disabled(
+        &self,
+        by: &crate::types::Principal,
+        id: i64,
+        disabled: bool,
+    ) -> Result<(), AppError>;
+    async fn delete_user(&self, by: &crate::types::Principal, id: i64) -> Result<(), AppError>;
+    /// Checks `current`, sets `new`; other sessions of the user end, `keep` stays.
+    async fn change_password(
+        &self,
+        who: &crate::types::Principal,
+        current: String,
+        new: String,
+        keep: Option<SessionToken>,
+    ) -> Result<(), AppError>;
+    /// A new API key, answered once.
+    async fn create_api_key(
+        &self,
+        by: &crate::types::Principal,
+        name: String,
+        scopes: crate::types::KeyScopes,
+    ) -> Result<crate::types::OneTimeSecret, AppError>;
+    async fn revoke_api_key(&self, id: i64) -> Result<(), AppError>;
+}
+
+/// The accounts backend provided by the server for this request.
+pub fn accounts() -> Result<Arc<dyn Accounts>, AppError> {
+    leptos::prelude::use_context::<Arc<dyn Accounts>>()
+        .ok_or_else(|| AppError::Unavailable("BUG: no Accounts in the Leptos context".into()))
+}

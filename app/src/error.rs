@@ -13,6 +13,9 @@ pub enum AppError {
     Invalid { field: String, message: String },
     #[error("sign-in required")]
     Unauthorized,
+    /// Signed in, but the role does not allow it; says what would.
+    #[error("not allowed: {0}")]
+    Forbidden(String),
     #[error("temporarily unavailable: {0}")]
     Unavailable(String),
     #[error(transparent)]
@@ -34,6 +37,7 @@ impl AppError {
             AppError::NotFound(_) => 404,
             AppError::Invalid { .. } => 400,
             AppError::Unauthorized => 401,
+            AppError::Forbidden(_) => 403,
             AppError::Unavailable(_) => 503,
             AppError::ServerFn(_) => 500,
         }

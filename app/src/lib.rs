@@ -61,6 +61,7 @@ pub fn App() -> impl IntoView {
                     <A href="/alerts">"Alerts"</A>
                     <A href="/prices">"Prices"</A>
                 </nav>
+                <UserMenu/>
             </header>
             <main>
                 <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
@@ -81,6 +82,9 @@ pub fn App() -> impl IntoView {
                         ssr=leptos_router::SsrMode::Async
                     />
                     <Route path=path!("/prices") view=pages::prices::PricesPage/>
+                    <Route path=path!("/login") view=pages::login::LoginPage/>
+                    <Route path=path!("/account") view=pages::account::AccountPage/>
+                    <Route path=path!("/settings/access") view=pages::access::AccessPage/>
                     <Route path=path!("/alerts") view=pages::alerts::AlertsPage/>
                     <Route path=path!("/alerts/history") view=pages::alert_history::AlertHistoryPage/>
                     <Route path=path!("/alerts/new") view=pages::alert_rule::AlertRulePage/>
@@ -93,5 +97,41 @@ pub fn App() -> impl IntoView {
                 </Routes>
             </main>
         </Router>
+    }
+}
+
+/// The right end of the top bar: the Access page for admins, who is signed in, and signing
+/// out (a plain form post). Nothing on the sign-in page, where nobody is yet.
+#[component]
+fn UserMenu() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    let on_login = move || location.pathname.get() == "/login";
+    let me = Resource::new(on_login, |login| async move {
+        if login {
+            None
+        } else {
+            api::access::whoami().await.ok()
+        }
+    });
+    view! {
+        <div class="user-menu">
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    me.await.map(|p| view! {
+                        {p.may(types::Role::Admin).then(|| view! {
+                            <A href="/settings/access" attr:id="nav-access">"Access"</A>
+                        })}
+                        {p.auth_enabled.then(|| view! {
+                            <A href="/account" attr:id="nav-account" attr:class="who">
+                                {p.username.clone()} <span class="role">{p.role.as_str()}</span>
+                            </A>
+                            <form method="post" action="/auth/logout" class="inline-form">
+                                <button type="submit" class="btn small" id="sign-out">"Sign out"</button>
+                            </form>
+                        })}
+                    })
+                })}
+            </Transition>
+        </div>
     }
 }

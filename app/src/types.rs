@@ -636,3 +636,140 @@ pub struct RulePreview {
     pub steps: u32,
     pub steps_with_data: u32,
 }
+
+/// What a signed-in user may do. Ordered: each role may do what the ones before it may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Role {
+    /// Reads every page.
+    Viewer,
+    /// Also changes alert rules, channels, silences and prices.
+    Editor,
+    /// Also manages users and API keys.
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Viewer, Role::Editor, Role::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Editor => "editor",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+}
+
+/// What an API key may do: send traces (OTLP, the MLflow SDK's logging calls), read them
+/// back (MLflow search and get, `/metrics`), or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyScopes {
+    pub ingest: bool,
+    pub read: bool,
+}
+
+impl KeyScopes {
+    pub const ALL: KeyScopes = KeyScopes {
+        ingest: true,
+        read: true,
+    };
+
+    /// `ingest`, `read` or both, comma-separated.
+    ///
+    /// # Errors
+    /// An unknown or missing scope, named.
+    pub fn parse(s: &str) -> Result<KeyScopes, String> {
+        let mut scopes = KeyScopes {
+            ingest: false,
+            read: false,
+        };
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match part {
+                "ingest" => scopes.ingest = true,
+                "read" => scopes.read = true,
+                other => return Err(format!("unknown scope {other:?} (ingest, read)")),
+            }
+        }
+        if !scopes.ingest && !scopes.read {
+            return Err("choose at least one scope: ingest, read".into());
+        }
+        Ok(scopes)
+    }
+}
+
+impl std::fmt::Display for KeyScopes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.ingest, self.read) {
+            (true, true) => f.write_str("ingest,read"),
+            (true, false) => f.write_str("ingest"),
+            (false, true) => f.write_str("read"),
+            (false, false) => f.write_str(""),
+        }
+    }
+}
+
+/// Who is asking: the signed-in user, or — with authentication off — the local user, who
+/// may do everything.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Principal {
+    pub username: String,
+    pub role: Role,
+    /// False in the loopback single-user mode: there is nobody to sign out.
+    pub auth_enabled: bool,
+    /// Signed in with a one-time password: pages ask for a new one first.
+    pub must_change_password: bool,
+}
+
+impl Principal {
+    pub fn may(&self, role: Role) -> bool {
+        self.role >= role
+    }
+}
+
+/// A user as the admin page lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserView {
+    pub id: i64,
+    pub username: String,
+    pub role: Role,
+    pub created_ms: i64,
+    pub disabled: bool,
+    pub must_change_password: bool,
+}
+
+/// An API key as the admin page lists it: never the key itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyView {
+    pub id: i64,
+    pub name: String,
+    /// The key's first characters.
+    pub prefix: String,
+    pub scopes: KeyScopes,
+    pub created_by: String,
+    pub created_ms: i64,
+    pub last_used_ms: Option<i64>,
+    pub revoked_ms: Option<i64>,
+}
+
+/// The access page: users and API keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessOverview {
+    pub auth_enabled: bool,
+    pub users: Vec<UserView>,
+    pub api_keys: Vec<ApiKeyView>,
+    /// Keys given with `--api-key` (not managed here): how many.
+    pub static_keys: usize,
+}
+
+/// Shown once, when made: the key itself, or a user's one-time password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OneTimeSecret {
+    pub label: String,
+    pub secret: String,
+}

@@ -34,6 +34,55 @@ pub enum Command {
     /// Validate an alert rules file (TOML `[[rule]]` tables): prints every problem with its
     /// rule and field, exits non-zero when there is one.
     CheckRules(CheckRulesArgs),
+    /// Manage users (for the first admin, or when locked out): add, reset-password, list.
+    User(UserArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UserArgs {
+    #[command(subcommand)]
+    pub action: UserAction,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum UserAction {
+    /// Add a user; prints a one-time password they replace at first sign-in.
+    Add {
+        name: String,
+        /// viewer, editor or admin.
+        #[arg(long, default_value = "viewer")]
+        role: String,
+        #[command(flatten)]
+        database: DatabaseConfig,
+    },
+    /// Print a new one-time password for a user; their sessions end.
+    ResetPassword {
+        name: String,
+        #[command(flatten)]
+        database: DatabaseConfig,
+    },
+    /// List users with their roles.
+    List {
+        #[command(flatten)]
+        database: DatabaseConfig,
+    },
+}
+
+impl UserAction {
+    pub fn database(&self) -> &DatabaseConfig {
+        match self {
+            UserAction::Add { database, .. }
+            | UserAction::ResetPassword { database, .. }
+            | UserAction::List { database } => database,
+        }
+    }
+}
+
+/// Whether people sign in and clients send keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuthMode {
+    On,
+    Off,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -108,8 +157,17 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub database: DatabaseConfig,
 
-    /// Ingest API keys (comma-separated). When set, ingest requests must carry
-    /// `Authorization: Bearer <key>`; when empty, ingest is open.
+    /// Sign-in for pages and API keys for clients. `off` (the default) is for one user on
+    /// this machine: everyone is admin, so the server then listens on loopback only.
+    #[arg(long, env = "SIGHTLINE_AUTH", value_enum, default_value_t = AuthMode::Off)]
+    pub auth: AuthMode,
+
+    /// With --auth=off, listen beyond loopback anyway (a proxy in front authenticates).
+    #[arg(long, env = "SIGHTLINE_ALLOW_OPEN_ACCESS")]
+    pub allow_open_access: bool,
+
+    /// API keys with every scope (comma-separated), besides those made on the Access page.
+    /// With --auth=off, ingest requires one of these when any is given, and is open otherwise.
     #[arg(long = "api-key", env = "SIGHTLINE_API_KEYS", value_delimiter = ',')]
     pub api_keys: Vec<Secret>,
 
@@ -360,10 +418,40 @@ impl ServeConfig {
         }
     }
 
+    /// With authentication off everyone who can connect is admin: refuse to listen beyond
+    /// loopback unless told (`--allow-open-access`). The OTLP-only ports may when
+    /// `--api-key` guards them.
+    fn check_exposure(
+        &self,
+        otlp_http: Option<SocketAddr>,
+        otlp_grpc: Option<SocketAddr>,
+    ) -> Result<(), Error> {
+        if self.auth == AuthMode::On || self.allow_open_access {
+            return Ok(());
+        }
+        let mut open = vec![("--listen", self.listen)];
+        if self.api_keys.is_empty() {
+            open.extend(otlp_http.map(|a| ("--otlp-http-listen", a)));
+            open.extend(otlp_grpc.map(|a| ("--otlp-grpc-listen", a)));
+        }
+        if let Some((flag, addr)) = open.into_iter().find(|(_, a)| !a.ip().is_loopback()) {
+            return Err(Error::Invalid {
+                flag,
+                message: format!(
+                    "refusing to listen on {addr} with --auth=off: anyone who can reach it \
+                     could read every trace and change every rule. Use --auth=on, a loopback \
+                     address, or --allow-open-access if a proxy in front authenticates"
+                ),
+            });
+        }
+        Ok(())
+    }
+
     /// Fails fast on settings that cannot work, with the flag named.
     pub fn validate(&self) -> Result<(), Error> {
-        optional_addr("--otlp-http-listen", &self.otlp_http_listen)?;
-        optional_addr("--otlp-grpc-listen", &self.otlp_grpc_listen)?;
+        let otlp_http = optional_addr("--otlp-http-listen", &self.otlp_http_listen)?;
+        let otlp_grpc = optional_addr("--otlp-grpc-listen", &self.otlp_grpc_listen)?;
+        self.check_exposure(otlp_http, otlp_grpc)?;
         let url = self.database.url();
         if !(url.starts_with("sqlite:")
             || url.starts_with("postgres:")
@@ -420,5 +508,53 @@ impl ServeConfig {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve(args: &[&str]) -> ServeConfig {
+        let mut argv = vec!["sightline", "serve"];
+        argv.extend_from_slice(args);
+        match Cli::try_parse_from(argv).expect("parses").command {
+            Some(Command::Serve(cfg)) => *cfg,
+            other => panic!("not serve: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn auth_off_refuses_to_listen_beyond_loopback() {
+        assert!(serve(&[]).validate().is_ok());
+        let err = serve(&["--listen", "0.0.0.0:5000"])
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("--listen") && err.contains("--auth=on"),
+            "{err}"
+        );
+        assert!(serve(&["--listen", "0.0.0.0:5000", "--auth", "on"])
+            .validate()
+            .is_ok());
+        assert!(serve(&["--listen", "0.0.0.0:5000", "--allow-open-access"])
+            .validate()
+            .is_ok());
+        // An OTLP-only port beyond loopback needs a key to guard it.
+        let err = serve(&["--otlp-grpc-listen", "0.0.0.0:4317"])
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--otlp-grpc-listen"), "{err}");
+        assert!(serve(&[
+            "--otlp-grpc-listen",
+            "0.0.0.0:4317",
+            "--api-key",
+            "a-long-ingest-key"
+        ])
+        .validate()
+        .is_ok());
+        assert!(serve(&["--listen", "[::1]:5000"]).validate().is_ok());
     }
 }

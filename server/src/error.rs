@@ -27,6 +27,7 @@ fn status_of(e: &receive::Error) -> StatusCode {
         E::Invalid(_) => StatusCode::BAD_REQUEST,
         E::ExperimentNotFound(_) => StatusCode::NOT_FOUND,
         E::Unauthorized => StatusCode::UNAUTHORIZED,
+        E::Forbidden(_) => StatusCode::FORBIDDEN,
         // OTLP clients retry 429/502/503/504 (and honour Retry-After); 503 says "not now".
         E::Overloaded(_) | E::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         E::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -95,6 +96,7 @@ fn grpc_code(e: &receive::Error) -> tonic::Code {
         E::TooLarge { .. } => tonic::Code::InvalidArgument,
         E::ExperimentNotFound(_) => tonic::Code::NotFound,
         E::Unauthorized => tonic::Code::Unauthenticated,
+        E::Forbidden(_) => tonic::Code::PermissionDenied,
         // UNAVAILABLE is retryable for OTLP/gRPC exporters without RetryInfo.
         E::Overloaded(_) | E::Unavailable(_) => tonic::Code::Unavailable,
         E::Internal(_) => tonic::Code::Internal,
@@ -152,6 +154,7 @@ impl From<receive::Error> for MlflowError {
         let code = match &e {
             E::ExperimentNotFound(_) => "RESOURCE_DOES_NOT_EXIST",
             E::Unauthorized => "UNAUTHENTICATED",
+            E::Forbidden(_) => "PERMISSION_DENIED",
             E::Overloaded(_) => "REQUEST_LIMIT_EXCEEDED",
             E::Unavailable(_) => "TEMPORARILY_UNAVAILABLE",
             E::Internal(_) => "INTERNAL_ERROR",

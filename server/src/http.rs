@@ -9,7 +9,7 @@ use anyhow::Context;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::StatusCode;
 use axum::http::{header, HeaderName, HeaderValue};
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post, put};
 use axum::Router;
@@ -19,6 +19,7 @@ use tokio::sync::watch;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::auth::{middleware::Access, Gate};
 use crate::config::{optional_addr, ServeConfig};
 use crate::error::MlflowError;
 use crate::normalize::{LivePrices, PriceTable, Redactor};
@@ -34,6 +35,26 @@ pub struct AppState {
     pub rollups: crate::rollup::RollupConfig,
     /// Where users reach this server (links in notifications and test sends).
     pub public_url: String,
+    /// Who may do what (keys, sessions).
+    pub gate: Arc<Gate>,
+}
+
+/// Access control: whether people sign in and clients send keys (`--auth`), and the keys
+/// given with `--api-key`. From bare keys: authentication off, keys required for ingest if
+/// any are given.
+#[derive(Debug, Clone, Default)]
+pub struct AuthSettings {
+    pub enabled: bool,
+    pub static_keys: ApiKeys,
+}
+
+impl From<ApiKeys> for AuthSettings {
+    fn from(static_keys: ApiKeys) -> Self {
+        AuthSettings {
+            enabled: false,
+            static_keys,
+        }
+    }
 }
 
 /// Builds the ingest state: prices loaded, writer started. The join handle ends after every
@@ -61,10 +82,12 @@ pub async fn build_state_with(
     backend: Arc<dyn Backend>,
     limits: Limits,
     settings: writer::WriterSettings,
-    api_keys: ApiKeys,
+    auth: impl Into<AuthSettings>,
     rollups: crate::rollup::RollupConfig,
     redactor: Redactor,
 ) -> anyhow::Result<(AppState, tokio::task::JoinHandle<()>)> {
+    let auth = auth.into();
+    let gate = Arc::new(Gate::new(auth.enabled, auth.static_keys, backend.access()));
     let prices = LivePrices::new(PriceTable::new(
         backend
             .load_prices()
@@ -73,7 +96,7 @@ pub async fn build_state_with(
     ));
     let (writer, task) = writer::spawn(backend.clone(), settings);
     let ingest = Arc::new(
-        Ingest::new(writer, backend.clone(), prices, limits, api_keys)
+        Ingest::new(writer, backend.clone(), prices, limits, gate.clone())
             .with_guardrails(rollups.guardrails.clone())
             .with_redactor(redactor),
     );
@@ -83,6 +106,7 @@ pub async fn build_state_with(
             backend,
             rollups,
             public_url: "http://127.0.0.1:5000".into(),
+            gate,
         },
         task,
     ))
@@ -157,22 +181,6 @@ fn mlflow_router(state: &AppState) -> Router {
         .with_state(state.ingest.clone())
 }
 
-async fn require_key(State(keys): State<ApiKeys>, req: Request, next: Next) -> Response {
-    let auth = req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok());
-    if keys.allows(auth) {
-        next.run(req).await
-    } else {
-        MlflowError::new(
-            "UNAUTHENTICATED",
-            "missing or invalid API key: send Authorization: Bearer <key>",
-        )
-        .into_response()
-    }
-}
-
 async fn readyz(State(state): State<AppState>) -> Response {
     match state.backend.ping().await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
@@ -193,13 +201,18 @@ pub fn app(state: AppState, leptos_options: LeptosOptions) -> Router {
             .with_rollups(state.rollups.clone())
             .with_public_url(state.public_url.clone()),
     );
+    let accounts: Arc<dyn app::contract::Accounts> =
+        Arc::new(crate::auth::accounts::Accounts::new(state.gate.clone()));
     let pages = Router::new()
         .leptos_routes_with_context(
             &leptos_options,
             routes,
             {
                 let contract = contract.clone();
-                move || provide_context(contract.clone())
+                move || {
+                    provide_context(contract.clone());
+                    provide_context(accounts.clone());
+                }
             },
             {
                 let options = leptos_options.clone();
@@ -208,17 +221,20 @@ pub fn app(state: AppState, leptos_options: LeptosOptions) -> Router {
         )
         .fallback(pages_fallback)
         .with_state(leptos_options);
-    let mlflow = mlflow_router(&state).layer(middleware::from_fn_with_state(
-        state.ingest.api_keys.clone(),
-        require_key,
-    ));
-    let version = Router::new().route("/version", get(mlflow::version)).layer(
-        middleware::from_fn_with_state(state.ingest.api_keys.clone(), require_key),
-    );
+    let mlflow = mlflow_router(&state);
+    let sign_in = Router::new()
+        .route("/auth/login", post(crate::auth::routes::sign_in))
+        .route("/auth/logout", post(crate::auth::routes::sign_out))
+        .with_state(state.gate.clone());
+    let access = Access {
+        gate: state.gate.clone(),
+        public_url: state.public_url.clone(),
+    };
     let router = Router::new()
         .nest("/api", mlflow.clone())
         .nest("/ajax-api", mlflow)
-        .merge(version)
+        .route("/version", get(mlflow::version))
+        .merge(sign_in)
         .merge(otlp_router(&state))
         .route("/health", get(|| async { "OK" }))
         .route("/healthz", get(|| async { "ok" }))
@@ -231,6 +247,10 @@ pub fn app(state: AppState, leptos_options: LeptosOptions) -> Router {
             )),
         )
         .merge(pages)
+        .layer(middleware::from_fn_with_state(
+            access,
+            crate::auth::middleware::guard,
+        ))
         .layer(TraceLayer::new_for_http());
     SECURITY_HEADERS
         .into_iter()
@@ -317,15 +337,17 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
     )
     .await
     .context("starting the scheduler")?;
-    let (mut state, writer_task) = build_state_with(
-        backend,
-        limits,
-        settings,
-        ApiKeys::new(&cfg.api_keys),
-        rollups,
-        redactor,
-    )
-    .await?;
+    let auth = AuthSettings {
+        enabled: cfg.auth == crate::config::AuthMode::On,
+        static_keys: ApiKeys::new(&cfg.api_keys),
+    };
+    if auth.enabled {
+        announce_first_admin(backend.access().as_ref()).await?;
+    } else {
+        tracing::info!("Authentication is off: everyone who can connect is admin.");
+    }
+    let (mut state, writer_task) =
+        build_state_with(backend, limits, settings, auth, rollups, redactor).await?;
     state.public_url = cfg.public_url();
 
     let options = leptos_options(cfg.listen)?;
@@ -386,6 +408,22 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
     // Lets a notification being sent be recorded as sent, so a restart does not send it again.
     jobs.stop().await;
     tracing::info!("Stopped.");
+    Ok(())
+}
+
+/// With authentication on and no user yet: makes `admin` and prints its one-time password
+/// once, on stderr, outside the log format so it stands out.
+async fn announce_first_admin(store: &dyn store::access::AccessStore) -> anyhow::Result<()> {
+    if let Some((user, password)) = crate::auth::accounts::first_admin(store)
+        .await
+        .context("creating the first admin")?
+    {
+        eprintln!(
+            "\n  Sightline: first admin created.\n    user:              {user}\n    \
+             one-time password: {password}\n  Sign in and choose a new password; this one \
+             is not shown again\n  (`sightline user reset-password {user}` makes another).\n"
+        );
+    }
     Ok(())
 }
 

@@ -6,6 +6,7 @@
 #![recursion_limit = "256"]
 
 pub mod alerts;
+pub mod auth;
 pub mod config;
 pub mod demo;
 pub mod error;

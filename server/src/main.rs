@@ -39,6 +39,7 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
         }
+        Command::User(args) => sightline::auth::cli::run(args).await,
         Command::Demo(d) => {
             let settings = sightline::demo::sender::DemoSettings {
                 target: d.target,

@@ -345,6 +345,9 @@ impl sightline::store::Backend for Gate {
     fn alerts(&self) -> Arc<dyn sightline::store::alerts::AlertStore> {
         self.inner.alerts()
     }
+    fn access(&self) -> Arc<dyn sightline::store::access::AccessStore> {
+        self.inner.access()
+    }
     async fn write_batch(
         &self,
         b: &sightline::store::PreparedBatch,

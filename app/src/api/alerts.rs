@@ -181,10 +181,11 @@ fn alert_reader() -> Result<std::sync::Arc<dyn crate::contract::Contract>, AppEr
     crate::contract::contract()
 }
 
-/// The backend for changing rules, channels and silences: the one place a role check goes
-/// once roles exist; today every caller may edit.
+/// The backend for changing rules, channels and silences (and test-sending): editors and
+/// admins; viewers only read.
 #[cfg(feature = "ssr")]
 fn alert_editor() -> Result<std::sync::Arc<dyn crate::contract::Contract>, AppError> {
+    super::require(crate::types::Role::Editor)?;
     crate::contract::contract()
 }
 

@@ -1,6 +1,7 @@
 //! `#[server]` functions: the only door from pages to data. Each one validates its arguments,
 //! calls one [`crate::contract::Contract`] method and maps the error.
 
+pub mod access;
 pub mod alerts;
 pub mod overview;
 pub mod prices;
@@ -31,5 +32,33 @@ pub(crate) fn invalid(field: &str, message: &str) -> AppError {
     AppError::Invalid {
         field: field.into(),
         message: message.into(),
+    }
+}
+
+/// Who is asking, as the server's access layer found them. A request that did not pass
+/// through it (there is none in the app) counts as signed out.
+#[cfg(feature = "ssr")]
+pub(crate) fn principal() -> Result<crate::types::Principal, AppError> {
+    leptos::prelude::use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<crate::types::Principal>().cloned())
+        .ok_or(AppError::Unauthorized)
+}
+
+/// The caller, if their role is at least `role`.
+///
+/// # Errors
+/// `Unauthorized` when signed out, `Forbidden` naming the role needed.
+#[cfg(feature = "ssr")]
+pub(crate) fn require(role: crate::types::Role) -> Result<crate::types::Principal, AppError> {
+    let who = principal()?;
+    if who.may(role) {
+        Ok(who)
+    } else {
+        Err(AppError::Forbidden(format!(
+            "{} is a {}; this needs the {} role",
+            who.username,
+            who.role.as_str(),
+            role.as_str()
+        )))
     }
 }

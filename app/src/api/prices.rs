@@ -83,10 +83,10 @@ fn price_reader() -> Result<std::sync::Arc<dyn crate::contract::Contract>, AppEr
     crate::contract::contract()
 }
 
-/// The backend for changing prices: the one place a role check goes once roles exist
-/// (editors change prices, viewers only read); today every caller may edit.
+/// The backend for changing prices: editors and admins; viewers only read.
 #[cfg(feature = "ssr")]
 fn price_editor() -> Result<std::sync::Arc<dyn crate::contract::Contract>, AppError> {
+    super::require(crate::types::Role::Editor)?;
     crate::contract::contract()
 }
 

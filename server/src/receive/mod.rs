@@ -1,7 +1,6 @@
 //! Receivers: decode each protocol's payloads into domain batches, normalise them and hand
 //! them to the writer. They know no SQL; `crate::error` renders their errors per protocol.
 
-pub mod auth;
 pub mod mlflow;
 pub mod mlflow_read;
 pub mod otlp;
@@ -17,7 +16,7 @@ use crate::normalize::{self, GuardrailKeys, LivePrices, PriceTable, Redactor};
 use crate::store::writer::{SubmitError, WriterHandle};
 use crate::store::{Backend, PreparedBatch, SpanRow};
 
-pub use auth::ApiKeys;
+pub use crate::auth::ApiKeys;
 
 /// Everything that can go wrong receiving data, independent of protocol.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -34,6 +33,8 @@ pub enum Error {
     ExperimentNotFound(String),
     #[error("missing or invalid API key: send Authorization: Bearer <key>")]
     Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     Overloaded(String),
     #[error("temporarily unavailable: {0}")]
@@ -106,7 +107,8 @@ pub struct Ingest {
     /// Shared with the prices page, which swaps in a new table after an edit.
     pub prices: LivePrices,
     pub limits: Limits,
-    pub api_keys: ApiKeys,
+    /// Checks each request's API key.
+    pub gate: Arc<crate::auth::Gate>,
     /// What marks a guardrail block (`--guardrail-blocked-keys`, `--guardrail-passed-keys`).
     guardrails: Arc<GuardrailKeys>,
     /// PII redaction applied to everything received, before it is stored.
@@ -120,14 +122,14 @@ impl Ingest {
         backend: Arc<dyn Backend>,
         prices: LivePrices,
         limits: Limits,
-        api_keys: ApiKeys,
+        gate: Arc<crate::auth::Gate>,
     ) -> Ingest {
         Ingest {
             writer,
             backend,
             prices,
             limits,
-            api_keys,
+            gate,
             guardrails: Arc::new(GuardrailKeys::default()),
             redactor: Arc::new(Redactor::off()),
             known_experiments: RwLock::new(HashSet::from([0])),
@@ -148,6 +150,21 @@ impl Ingest {
 
     /// Resolves an experiment id sent by a client (`x-mlflow-experiment-id`, trace location):
     /// absent means the default experiment `0`; unknown ids are refused.
+    /// Checks an ingest request's `Authorization` header (the ingest scope).
+    pub async fn check_key(&self, authorization: Option<&str>) -> Result<(), Error> {
+        use crate::auth::gate::Denied;
+        match self
+            .gate
+            .check_key(authorization, crate::auth::Scope::Ingest)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(Denied::BadKey) => Err(Error::Unauthorized),
+            Err(e @ Denied::Scope(_)) => Err(Error::Forbidden(e.to_string())),
+            Err(e @ Denied::Unavailable(_)) => Err(Error::Unavailable(e.to_string())),
+        }
+    }
+
     pub async fn experiment(&self, raw: Option<&str>) -> Result<i64, Error> {
         let raw = raw.map(str::trim).filter(|s| !s.is_empty()).unwrap_or("0");
         let id: i64 = raw

@@ -37,9 +37,7 @@ impl TraceService for GrpcReceiver {
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
         let meta = request.metadata();
         let auth = meta.get("authorization").and_then(|v| v.to_str().ok());
-        if !self.ingest.api_keys.allows(auth) {
-            return Err(grpc_status(Error::Unauthorized));
-        }
+        self.ingest.check_key(auth).await.map_err(grpc_status)?;
         let experiment = meta
             .get("x-mlflow-experiment-id")
             .and_then(|v| v.to_str().ok())

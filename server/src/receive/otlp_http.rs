@@ -43,12 +43,9 @@ async fn handle(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<(IngestReport, Encoding), Error> {
-    if !ingest
-        .api_keys
-        .allows(header_str(headers, header::AUTHORIZATION.as_str()))
-    {
-        return Err(Error::Unauthorized);
-    }
+    ingest
+        .check_key(header_str(headers, header::AUTHORIZATION.as_str()))
+        .await?;
     let encoding = content_type(headers)?;
     let experiment = ingest
         .experiment(header_str(headers, "x-mlflow-experiment-id"))

@@ -2,6 +2,8 @@
 //! implementations (the only places with SQL), the batching writer, and the shared rules that
 //! sit above the dialects (row preparation, trace merge). Knows no HTTP.
 
+pub mod access;
+pub(crate) mod access_sql;
 pub(crate) mod alert_sql;
 pub mod alerts;
 pub mod merge;
@@ -204,6 +206,8 @@ pub trait Backend: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// Alert rules, states, history, channels, silences and the outbox.
     fn alerts(&self) -> Arc<dyn alerts::AlertStore>;
+    /// Users, sessions and API keys.
+    fn access(&self) -> Arc<dyn access::AccessStore>;
 
     /// Commits `batch` in one transaction: spans upserted (re-sent ones ignored), trace rows
     /// merged, tags upserted. All or nothing.

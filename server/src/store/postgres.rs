@@ -19,11 +19,13 @@ crate::store::search_sql::search_sql!(sqlx::Postgres, crate::store::search_sql::
 // Replicas sharing one database take turns merging rollup cells (read-merge-write of sketches).
 crate::store::rollup_sql::rollup_sql!(sqlx::Postgres, Some("SELECT pg_advisory_xact_lock(7431)"));
 crate::store::alert_sql::alert_sql!(sqlx::Postgres, Some("SELECT pg_advisory_xact_lock(7433)"));
+crate::store::access_sql::access_sql!(sqlx::Postgres);
 
 pub struct PgBackend {
     pool: PgPool,
     rollups: crate::rollup::RollupConfig,
     alerts: std::sync::Arc<alert_sql_impl::AlertTables>,
+    access: std::sync::Arc<access_sql_impl::AccessTables>,
 }
 
 impl PgBackend {
@@ -47,6 +49,10 @@ impl PgBackend {
         });
         Ok(PgBackend {
             alerts,
+            access: std::sync::Arc::new(access_sql_impl::AccessTables {
+                write: pool.clone(),
+                read: pool.clone(),
+            }),
             pool,
             rollups: Default::default(),
         })
@@ -66,6 +72,10 @@ impl PgBackend {
 impl Backend for PgBackend {
     fn alerts(&self) -> std::sync::Arc<dyn crate::store::alerts::AlertStore> {
         self.alerts.clone()
+    }
+
+    fn access(&self) -> std::sync::Arc<dyn crate::store::access::AccessStore> {
+        self.access.clone()
     }
 
     fn name(&self) -> &'static str {

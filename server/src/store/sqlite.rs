@@ -20,6 +20,7 @@ crate::store::search_sql::search_sql!(sqlx::Sqlite, crate::store::search_sql::Di
 // The single writer connection already serialises rollup merges.
 crate::store::rollup_sql::rollup_sql!(sqlx::Sqlite, None);
 crate::store::alert_sql::alert_sql!(sqlx::Sqlite, None);
+crate::store::access_sql::access_sql!(sqlx::Sqlite);
 
 pub struct SqliteBackend {
     writer: SqlitePool,
@@ -28,6 +29,7 @@ pub struct SqliteBackend {
     _alive: std::sync::Arc<()>,
     rollups: crate::rollup::RollupConfig,
     alerts: std::sync::Arc<alert_sql_impl::AlertTables>,
+    access: std::sync::Arc<access_sql_impl::AccessTables>,
 }
 
 /// How often the WAL is folded back into the database file.
@@ -89,6 +91,10 @@ impl SqliteBackend {
         });
         Ok(SqliteBackend {
             alerts,
+            access: std::sync::Arc::new(access_sql_impl::AccessTables {
+                write: writer.clone(),
+                read: readers.clone(),
+            }),
             writer,
             readers,
             _alive: alive,
@@ -147,6 +153,10 @@ async fn checkpoint_loop(pool: SqlitePool, alive: std::sync::Weak<()>) {
 impl Backend for SqliteBackend {
     fn alerts(&self) -> std::sync::Arc<dyn crate::store::alerts::AlertStore> {
         self.alerts.clone()
+    }
+
+    fn access(&self) -> std::sync::Arc<dyn crate::store::access::AccessStore> {
+        self.access.clone()
     }
 
     fn name(&self) -> &'static str {

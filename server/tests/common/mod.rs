@@ -128,6 +128,8 @@ pub struct Options {
     pub api_keys: Vec<String>,
     /// PII redaction at ingest; none by default, so fixtures are stored as sent.
     pub redaction: sightline::normalize::RedactionConfig,
+    /// Sign-in and API keys required (`--auth=on`).
+    pub auth: bool,
 }
 
 impl Default for Options {
@@ -140,6 +142,7 @@ impl Default for Options {
             },
             api_keys: Vec::new(),
             redaction: Default::default(),
+            auth: false,
         }
     }
 }
@@ -181,7 +184,10 @@ impl TestServer {
             backend.clone(),
             opts.limits,
             opts.writer,
-            ApiKeys::new(&keys),
+            http::AuthSettings {
+                enabled: opts.auth,
+                static_keys: ApiKeys::new(&keys),
+            },
             Default::default(),
             redactor,
         )

@@ -1,6 +1,6 @@
-//! Ingest API keys: when configured, every ingest request must carry one as
-//! `Authorization: Bearer <key>` (the MLflow SDK sends `MLFLOW_TRACKING_TOKEN` that way on
-//! every request). Keys are compared in constant time.
+//! API keys given on the command line (`--api-key`): every scope, never shown in the UI.
+//! Clients send a key as `Authorization: Bearer <key>` (the MLflow SDK sends
+//! `MLFLOW_TRACKING_TOKEN` that way on every request). Keys are compared in constant time.
 
 use crate::config::Secret;
 
@@ -35,18 +35,31 @@ impl ApiKeys {
         if self.keys.is_empty() {
             return true;
         }
-        let Some(token) = authorization.and_then(bearer) else {
-            return false;
-        };
+        authorization
+            .and_then(bearer)
+            .is_some_and(|token| self.matches(token))
+    }
+
+    /// Whether `token` is one of the keys.
+    pub fn matches(&self, token: &str) -> bool {
         // Compare against every key without short-circuiting, so timing does not reveal
         // which key (or how much of one) matched.
         self.keys.iter().fold(false, |found, k| {
             found | constant_time_eq(k, token.as_bytes())
         })
     }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
 }
 
-fn bearer(header: &str) -> Option<&str> {
+/// The token of an `Authorization: Bearer <token>` header value.
+pub fn bearer(header: &str) -> Option<&str> {
     let (scheme, token) = header.trim().split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
