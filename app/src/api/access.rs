@@ -9,7 +9,9 @@ use super::answered;
 use super::invalid;
 #[cfg(feature = "ssr")]
 use super::{principal, require};
-use crate::types::{AccessOverview, KeyScopes, OneTimeSecret, Principal, Role};
+use crate::types::{AccessOverview, OneTimeSecret, Principal};
+#[cfg(feature = "ssr")]
+use crate::types::{KeyScopes, Role};
 use crate::AppError;
 
 /// The signed-in user (the local admin with authentication off).
@@ -30,6 +32,7 @@ pub async fn get_access() -> Result<AccessOverview, AppError> {
     )
 }
 
+#[cfg(feature = "ssr")]
 fn parse_role(text: &str) -> Result<Role, AppError> {
     Role::parse(text).ok_or_else(|| {
         invalid(
