@@ -127,6 +127,9 @@ pub trait Contract: Send + Sync + 'static {
 
     /// Ends a silence now.
     async fn expire_silence(&self, id: i64) -> Result<(), AppError>;
+
+    /// The retention policy, storage sizes, and what retention runs delete.
+    async fn retention_status(&self) -> Result<crate::types::RetentionStatus, AppError>;
 }
 
 /// The backend provided by the server for this request.

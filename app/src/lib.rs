@@ -60,6 +60,7 @@ pub fn App() -> impl IntoView {
                     <A href="/sessions">"Sessions"</A>
                     <A href="/alerts">"Alerts"</A>
                     <A href="/prices">"Prices"</A>
+                    <A href="/settings/retention">"Storage"</A>
                 </nav>
                 <UserMenu/>
             </header>
@@ -85,6 +86,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=pages::login::LoginPage/>
                     <Route path=path!("/account") view=pages::account::AccountPage/>
                     <Route path=path!("/settings/access") view=pages::access::AccessPage/>
+                    <Route path=path!("/settings/retention") view=pages::retention::RetentionPage/>
                     <Route path=path!("/alerts") view=pages::alerts::AlertsPage/>
                     <Route path=path!("/alerts/history") view=pages::alert_history::AlertHistoryPage/>
                     <Route path=path!("/alerts/new") view=pages::alert_rule::AlertRulePage/>

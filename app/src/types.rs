@@ -773,3 +773,38 @@ pub struct OneTimeSecret {
     pub label: String,
     pub secret: String,
 }
+
+/// Counts of data a retention run deletes (or would).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetentionCounts {
+    pub traces: i64,
+    pub spans: i64,
+    /// Traces whose payloads are dropped.
+    pub payload_traces: i64,
+    pub rollup_cells: i64,
+}
+
+/// The retention settings page: the policy, what is stored, and what runs delete.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetentionStatus {
+    /// Ages as written (`30d`), `None` when kept forever.
+    pub payloads: Option<String>,
+    pub spans: Option<String>,
+    pub rollups: Option<String>,
+    pub database: String,
+    pub bytes: i64,
+    pub traces: i64,
+    pub spans_stored: i64,
+    /// Traces that still hold their payloads.
+    pub payload_traces: i64,
+    pub rollup_cells: i64,
+    pub oldest_trace_ms: Option<i64>,
+    pub now_ms: i64,
+    pub next_run_ms: i64,
+    /// What the next run would delete, were it now.
+    pub next: RetentionCounts,
+    /// The last run: when, how long, what it deleted.
+    pub last_run_ms: Option<i64>,
+    pub last_took_ms: Option<i64>,
+    pub last: Option<RetentionCounts>,
+}

@@ -180,6 +180,9 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub alerts: AlertArgs,
 
+    #[command(flatten)]
+    pub retention: RetentionArgs,
+
     /// Also feed the built-in chatbot workload to this server, so a first run shows live data.
     #[arg(long, env = "SIGHTLINE_DEMO")]
     pub demo: bool,
@@ -187,6 +190,31 @@ pub struct ServeConfig {
     /// Demo traffic rate, traces per second (with --demo).
     #[arg(long, env = "SIGHTLINE_DEMO_RATE", default_value_t = 5.0)]
     pub demo_rate: f64,
+}
+
+/// How long data is kept; each unset kind is kept forever. Runs every 15 minutes.
+#[derive(Debug, Clone, Args)]
+pub struct RetentionArgs {
+    /// Drop span payloads (inputs, outputs, attributes, events) and previews of traces older
+    /// than this, e.g. `30d`; their trees, timings, models, tokens and cost stay.
+    #[arg(long, env = "SIGHTLINE_RETAIN_PAYLOADS")]
+    pub retain_payloads: Option<crate::alerts::rule::Span>,
+    /// Delete traces (with their spans and tags) older than this, e.g. `90d`.
+    #[arg(long, env = "SIGHTLINE_RETAIN_SPANS")]
+    pub retain_spans: Option<crate::alerts::rule::Span>,
+    /// Delete rollup cells (dashboards, alert baselines, `/metrics`) older than this, e.g. `400d`.
+    #[arg(long, env = "SIGHTLINE_RETAIN_ROLLUPS")]
+    pub retain_rollups: Option<crate::alerts::rule::Span>,
+}
+
+impl RetentionArgs {
+    pub fn policy(&self) -> crate::retention::Policy {
+        crate::retention::Policy {
+            payloads: self.retain_payloads,
+            spans: self.retain_spans,
+            rollups: self.retain_rollups,
+        }
+    }
 }
 
 /// Alert evaluation and notification.
@@ -486,6 +514,18 @@ impl ServeConfig {
                     self.rollups.payload_sample_ratio
                 ),
             });
+        }
+        for (flag, age) in [
+            ("--retain-payloads", self.retention.retain_payloads),
+            ("--retain-spans", self.retention.retain_spans),
+            ("--retain-rollups", self.retention.retain_rollups),
+        ] {
+            if age.is_some_and(|a| a < crate::alerts::rule::Span(3_600_000)) {
+                return Err(Error::Invalid {
+                    flag,
+                    message: "must be at least 1h (e.g. 30d)".into(),
+                });
+            }
         }
         if self.alerts.alert_tick < crate::alerts::rule::Span(1000) {
             return Err(Error::Invalid {

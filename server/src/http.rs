@@ -37,6 +37,8 @@ pub struct AppState {
     pub public_url: String,
     /// Who may do what (keys, sessions).
     pub gate: Arc<Gate>,
+    /// The retention job, shown on the settings page.
+    pub retention: Arc<crate::retention::Retention>,
 }
 
 /// Access control: whether people sign in and clients send keys (`--auth`), and the keys
@@ -103,6 +105,11 @@ pub async fn build_state_with(
     Ok((
         AppState {
             ingest,
+            retention: Arc::new(crate::retention::Retention::new(
+                backend.retention(),
+                Default::default(),
+                store::now_ms(),
+            )),
             backend,
             rollups,
             public_url: "http://127.0.0.1:5000".into(),
@@ -199,7 +206,8 @@ pub fn app(state: AppState, leptos_options: LeptosOptions) -> Router {
         crate::query::Query::new(state.backend.clone())
             .sharing_prices(state.ingest.prices.clone())
             .with_rollups(state.rollups.clone())
-            .with_public_url(state.public_url.clone()),
+            .with_public_url(state.public_url.clone())
+            .with_retention(state.retention.clone()),
     );
     let accounts: Arc<dyn app::contract::Accounts> =
         Arc::new(crate::auth::accounts::Accounts::new(state.gate.clone()));
@@ -330,10 +338,17 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
     load_rules_file(&*backend, &cfg).await?;
     let engine =
         crate::alerts::engine::Engine::new(backend.clone(), rollups.clone(), cfg.public_url());
+    let retention = Arc::new(crate::retention::Retention::new(
+        backend.retention(),
+        cfg.retention.policy(),
+        store::now_ms(),
+    ));
+    tracing::info!(policy = ?retention.policy, "Retention.");
     let jobs = crate::schedule::Jobs::start(
         backend.clone(),
         engine,
         std::time::Duration::from_millis(cfg.alerts.alert_tick.0 as u64),
+        retention.clone(),
     )
     .await
     .context("starting the scheduler")?;
@@ -349,6 +364,7 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
     let (mut state, writer_task) =
         build_state_with(backend, limits, settings, auth, rollups, redactor).await?;
     state.public_url = cfg.public_url();
+    state.retention = retention;
 
     let options = leptos_options(cfg.listen)?;
     let (stop_tx, stop_rx) = watch::channel(false);

@@ -17,6 +17,7 @@ pub mod normalize;
 pub mod notify;
 pub mod query;
 pub mod receive;
+pub mod retention;
 pub mod rollup;
 pub mod schedule;
 pub mod store;

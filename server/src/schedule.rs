@@ -1,5 +1,5 @@
 //! The periodic jobs of `sightline serve`, on one tokio-cron-scheduler: alert evaluation,
-//! the notification sender, and rollup housekeeping. Each job skips a tick while its
+//! the notification sender, rollup housekeeping and retention. Each job skips a tick while its
 //! previous run is still going (a slow database must not stack evaluations), and shutdown
 //! waits for running ones, so a notification being sent is recorded before exit.
 
@@ -54,9 +54,11 @@ impl Jobs {
         backend: Arc<dyn Backend>,
         engine: Engine,
         tick: Duration,
+        retention: Arc<crate::retention::Retention>,
     ) -> anyhow::Result<Jobs> {
         let scheduler = JobScheduler::new().await?;
         let sender = Sender::new(engine.store.clone());
+        let leader = backend.alerts();
         let mut running = Vec::new();
         running.push(
             every(&scheduler, tick, "alert evaluation", move || {
@@ -96,6 +98,27 @@ impl Jobs {
             )
             .await?,
         );
+        if !retention.policy.is_empty() {
+            // Replicas sharing a PostgreSQL: only the elected one deletes, as only it pages.
+            let alerts = leader.clone();
+            running.push(
+                every(
+                    &scheduler,
+                    crate::retention::EVERY,
+                    "retention",
+                    move || {
+                        let (retention, alerts) = (retention.clone(), alerts.clone());
+                        async move {
+                            if alerts.lead().await? {
+                                retention.run(now_ms()).await?;
+                            }
+                            Ok(())
+                        }
+                    },
+                )
+                .await?,
+            );
+        }
         scheduler.start().await?;
         Ok(Jobs { scheduler, running })
     }

@@ -348,6 +348,9 @@ impl sightline::store::Backend for Gate {
     fn access(&self) -> Arc<dyn sightline::store::access::AccessStore> {
         self.inner.access()
     }
+    fn retention(&self) -> Arc<dyn sightline::store::retention::RetentionStore> {
+        self.inner.retention()
+    }
     async fn write_batch(
         &self,
         b: &sightline::store::PreparedBatch,

@@ -5,6 +5,7 @@ pub mod access;
 pub mod alerts;
 pub mod overview;
 pub mod prices;
+pub mod retention;
 pub mod sessions;
 pub mod trace;
 pub mod traces;

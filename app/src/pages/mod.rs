@@ -8,6 +8,7 @@ pub mod alerts;
 pub mod login;
 pub mod overview;
 pub mod prices;
+pub mod retention;
 pub mod session;
 pub mod sessions;
 pub mod trace;

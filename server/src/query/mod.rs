@@ -26,17 +26,30 @@ pub struct Query {
     rollups: crate::rollup::RollupConfig,
     /// Where users reach Sightline (links in test notifications).
     public_url: String,
+    /// The retention job (its policy and last run), for the settings page.
+    retention: Arc<crate::retention::Retention>,
 }
 
 impl Query {
     /// A `Query` whose price edits reach no ingest until [`Query::sharing_prices`].
     pub fn new(backend: Arc<dyn Backend>) -> Query {
         Query {
-            backend,
             prices: prices::PriceEditing::default(),
             rollups: crate::rollup::RollupConfig::default(),
             public_url: "http://127.0.0.1:5000".into(),
+            retention: Arc::new(crate::retention::Retention::new(
+                backend.retention(),
+                Default::default(),
+                store::now_ms(),
+            )),
+            backend,
         }
+    }
+
+    /// Shows the server's retention job on the settings page.
+    pub fn with_retention(mut self, retention: Arc<crate::retention::Retention>) -> Query {
+        self.retention = retention;
+        self
     }
 
     pub fn with_public_url(mut self, public_url: String) -> Query {
@@ -212,4 +225,40 @@ impl Contract for Query {
     async fn expire_silence(&self, id: i64) -> Result<(), AppError> {
         alerts::expire_silence(self, id).await
     }
+
+    async fn retention_status(&self) -> Result<app::types::RetentionStatus, AppError> {
+        retention_status(self).await
+    }
+}
+
+async fn retention_status(q: &Query) -> Result<app::types::RetentionStatus, AppError> {
+    let r = &q.retention;
+    let now = store::now_ms();
+    let sizes = r.sizes().await.map_err(app_error)?;
+    let next = r.preview(now).await.map_err(app_error)?;
+    let counts = |s: store::retention::Sweep| app::types::RetentionCounts {
+        traces: s.traces,
+        spans: s.spans,
+        payload_traces: s.payload_traces,
+        rollup_cells: s.rollup_cells,
+    };
+    let last = r.last();
+    Ok(app::types::RetentionStatus {
+        payloads: r.policy.payloads.map(|a| a.to_string()),
+        spans: r.policy.spans.map(|a| a.to_string()),
+        rollups: r.policy.rollups.map(|a| a.to_string()),
+        database: q.backend.name().to_string(),
+        bytes: sizes.bytes,
+        traces: sizes.traces,
+        spans_stored: sizes.spans,
+        payload_traces: sizes.payload_traces,
+        rollup_cells: sizes.rollup_cells,
+        oldest_trace_ms: sizes.oldest_trace_ns.map(|ns| ns / 1_000_000),
+        now_ms: now,
+        next_run_ms: r.next_run_ms(now),
+        next: counts(next),
+        last_run_ms: last.map(|l| l.at_ms),
+        last_took_ms: last.map(|l| l.took_ms),
+        last: last.map(|l| counts(l.deleted)),
+    })
 }

@@ -10,6 +10,8 @@ pub mod merge;
 pub mod payload;
 pub(crate) mod portable;
 pub mod postgres;
+pub mod retention;
+pub(crate) mod retention_sql;
 pub(crate) mod rollup_sql;
 pub mod sampling;
 pub mod search;
@@ -208,6 +210,8 @@ pub trait Backend: Send + Sync + 'static {
     fn alerts(&self) -> Arc<dyn alerts::AlertStore>;
     /// Users, sessions and API keys.
     fn access(&self) -> Arc<dyn access::AccessStore>;
+    /// Sizes, and deleting what is past retention.
+    fn retention(&self) -> Arc<dyn retention::RetentionStore>;
 
     /// Commits `batch` in one transaction: spans upserted (re-sent ones ignored), trace rows
     /// merged, tags upserted. All or nothing.

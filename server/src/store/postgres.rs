@@ -20,12 +20,17 @@ crate::store::search_sql::search_sql!(sqlx::Postgres, crate::store::search_sql::
 crate::store::rollup_sql::rollup_sql!(sqlx::Postgres, Some("SELECT pg_advisory_xact_lock(7431)"));
 crate::store::alert_sql::alert_sql!(sqlx::Postgres, Some("SELECT pg_advisory_xact_lock(7433)"));
 crate::store::access_sql::access_sql!(sqlx::Postgres);
+crate::store::retention_sql::retention_sql!(
+    sqlx::Postgres,
+    "SELECT pg_database_size(current_database())"
+);
 
 pub struct PgBackend {
     pool: PgPool,
     rollups: crate::rollup::RollupConfig,
     alerts: std::sync::Arc<alert_sql_impl::AlertTables>,
     access: std::sync::Arc<access_sql_impl::AccessTables>,
+    retention: std::sync::Arc<retention_sql_impl::RetentionTables>,
 }
 
 impl PgBackend {
@@ -53,6 +58,10 @@ impl PgBackend {
                 write: pool.clone(),
                 read: pool.clone(),
             }),
+            retention: std::sync::Arc::new(retention_sql_impl::RetentionTables {
+                write: pool.clone(),
+                read: pool.clone(),
+            }),
             pool,
             rollups: Default::default(),
         })
@@ -76,6 +85,10 @@ impl Backend for PgBackend {
 
     fn access(&self) -> std::sync::Arc<dyn crate::store::access::AccessStore> {
         self.access.clone()
+    }
+
+    fn retention(&self) -> std::sync::Arc<dyn crate::store::retention::RetentionStore> {
+        self.retention.clone()
     }
 
     fn name(&self) -> &'static str {

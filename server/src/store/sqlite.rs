@@ -21,6 +21,10 @@ crate::store::search_sql::search_sql!(sqlx::Sqlite, crate::store::search_sql::Di
 crate::store::rollup_sql::rollup_sql!(sqlx::Sqlite, None);
 crate::store::alert_sql::alert_sql!(sqlx::Sqlite, None);
 crate::store::access_sql::access_sql!(sqlx::Sqlite);
+crate::store::retention_sql::retention_sql!(
+    sqlx::Sqlite,
+    "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
+);
 
 pub struct SqliteBackend {
     writer: SqlitePool,
@@ -30,6 +34,7 @@ pub struct SqliteBackend {
     rollups: crate::rollup::RollupConfig,
     alerts: std::sync::Arc<alert_sql_impl::AlertTables>,
     access: std::sync::Arc<access_sql_impl::AccessTables>,
+    retention: std::sync::Arc<retention_sql_impl::RetentionTables>,
 }
 
 /// How often the WAL is folded back into the database file.
@@ -95,6 +100,10 @@ impl SqliteBackend {
                 write: writer.clone(),
                 read: readers.clone(),
             }),
+            retention: std::sync::Arc::new(retention_sql_impl::RetentionTables {
+                write: writer.clone(),
+                read: readers.clone(),
+            }),
             writer,
             readers,
             _alive: alive,
@@ -157,6 +166,10 @@ impl Backend for SqliteBackend {
 
     fn access(&self) -> std::sync::Arc<dyn crate::store::access::AccessStore> {
         self.access.clone()
+    }
+
+    fn retention(&self) -> std::sync::Arc<dyn crate::store::retention::RetentionStore> {
+        self.retention.clone()
     }
 
     fn name(&self) -> &'static str {
