@@ -247,6 +247,11 @@ pub struct IngestConfig {
     #[arg(long, env = "SIGHTLINE_MAX_DECODED_BYTES", default_value_t = 128 << 20)]
     pub max_decoded_bytes: usize,
 
+    /// OTLP/HTTP request bodies held at once, in bytes; beyond it a request is refused with
+    /// 503 + Retry-After before its body is read (memory stays bounded under any load).
+    #[arg(long, env = "SIGHTLINE_MAX_INFLIGHT_BYTES", default_value_t = 256 << 20)]
+    pub max_inflight_bytes: usize,
+
     /// Spans that may wait for the writer; beyond it ingest answers 503 with Retry-After.
     #[arg(long, env = "SIGHTLINE_QUEUE_SPANS", default_value_t = 200_000)]
     pub queue_spans: usize,
@@ -372,6 +377,7 @@ impl Default for IngestConfig {
         IngestConfig {
             max_request_bytes: 32 << 20,
             max_decoded_bytes: 128 << 20,
+            max_inflight_bytes: 256 << 20,
             queue_spans: 200_000,
             batch_spans: 20_000,
             redact: crate::normalize::RedactionConfig::standard().detectors,

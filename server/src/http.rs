@@ -329,6 +329,7 @@ pub async fn serve(cfg: ServeConfig) -> anyhow::Result<()> {
     let limits = Limits {
         max_request_bytes: cfg.ingest.max_request_bytes,
         max_decoded_bytes: cfg.ingest.max_decoded_bytes,
+        max_inflight_bytes: cfg.ingest.max_inflight_bytes,
         ..Limits::default()
     };
     let settings = writer::WriterSettings {

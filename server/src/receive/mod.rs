@@ -73,6 +73,10 @@ impl From<crate::store::Error> for Error {
 pub struct Limits {
     pub max_request_bytes: usize,
     pub max_decoded_bytes: usize,
+    /// Request bodies (as sent) held by OTLP/HTTP requests at once; beyond it a request is
+    /// refused with 503 before its body is read, so memory stays bounded however many
+    /// clients send at once.
+    pub max_inflight_bytes: usize,
     pub max_attributes: usize,
     pub max_events: usize,
     pub max_links: usize,
@@ -83,6 +87,7 @@ impl Default for Limits {
         Limits {
             max_request_bytes: 32 << 20,
             max_decoded_bytes: 128 << 20,
+            max_inflight_bytes: 256 << 20,
             max_attributes: 10_000,
             max_events: 10_000,
             max_links: 1_000,
@@ -114,6 +119,8 @@ pub struct Ingest {
     /// PII redaction applied to everything received, before it is stored.
     pub redactor: Arc<Redactor>,
     known_experiments: RwLock<HashSet<i64>>,
+    /// KiB of request bodies in flight (see `Limits::max_inflight_bytes`).
+    inflight: Arc<tokio::sync::Semaphore>,
 }
 
 impl Ingest {
@@ -133,6 +140,9 @@ impl Ingest {
             guardrails: Arc::new(GuardrailKeys::default()),
             redactor: Arc::new(Redactor::off()),
             known_experiments: RwLock::new(HashSet::from([0])),
+            inflight: Arc::new(tokio::sync::Semaphore::new(
+                limits.max_inflight_bytes.div_ceil(1024),
+            )),
         }
     }
 
@@ -150,6 +160,26 @@ impl Ingest {
 
     /// Resolves an experiment id sent by a client (`x-mlflow-experiment-id`, trace location):
     /// absent means the default experiment `0`; unknown ids are refused.
+    /// Reserves room for a request body of `bytes` (as sent) until the permit drops.
+    ///
+    /// # Errors
+    /// `Overloaded` (503 + Retry-After) when other requests hold the budget.
+    pub fn reserve_body(&self, bytes: usize) -> Result<tokio::sync::OwnedSemaphorePermit, Error> {
+        let kib = bytes
+            .min(self.limits.max_inflight_bytes)
+            .div_ceil(1024)
+            .max(1);
+        self.inflight
+            .clone()
+            .try_acquire_many_owned(u32::try_from(kib).unwrap_or(u32::MAX))
+            .map_err(|_| {
+                Error::Overloaded(format!(
+                    "more than {} MiB of request bodies in flight; retry shortly",
+                    self.limits.max_inflight_bytes >> 20
+                ))
+            })
+    }
+
     /// Checks an ingest request's `Authorization` header (the ingest scope).
     pub async fn check_key(&self, authorization: Option<&str>) -> Result<(), Error> {
         use crate::auth::gate::Denied;

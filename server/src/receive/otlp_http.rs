@@ -50,6 +50,20 @@ async fn handle(
     let experiment = ingest
         .experiment(header_str(headers, "x-mlflow-experiment-id"))
         .await?;
+    // Room for the body before reading it: as announced, or the most a request may be.
+    let announced = header_str(headers, header::CONTENT_LENGTH.as_str())
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(ingest.limits.max_request_bytes)
+        .min(ingest.limits.max_request_bytes);
+    let _room = match ingest.reserve_body(announced) {
+        Ok(room) => room,
+        Err(e) => {
+            // Read the body to the end without keeping it, so the client, still sending,
+            // gets the 503 rather than a broken connection.
+            discard_body(body, ingest.limits.max_request_bytes).await;
+            return Err(e);
+        }
+    };
     let raw = read_body(body, ingest.limits.max_request_bytes).await?;
     let raw_len = raw.len();
     let content_encoding =
@@ -99,6 +113,18 @@ pub fn content_type(headers: &HeaderMap) -> Result<Encoding, Error> {
         "application/x-protobuf" | "application/protobuf" => Ok(Encoding::Protobuf),
         "application/json" => Ok(Encoding::Json),
         _ => Err(Error::UnsupportedMediaType(raw.to_string())),
+    }
+}
+
+/// Reads up to `limit` bytes of a body, keeping none of it.
+async fn discard_body(mut body: Body, limit: usize) {
+    use http_body_util::BodyExt;
+    let mut seen = 0;
+    while let Some(Ok(frame)) = body.frame().await {
+        seen += frame.data_ref().map_or(0, |d| d.len());
+        if seen > limit {
+            break;
+        }
     }
 }
 
