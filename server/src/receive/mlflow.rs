@@ -318,7 +318,19 @@ pub async fn put_artifact(
     let experiment = ingest.experiment(Some(exp)).await?;
     let trace_id = parse_trace_id(trace)
         .ok_or_else(|| MlflowError::invalid(format!("Invalid trace id {trace:?}")))?;
-    let doc: Value = parse_json(&body)?;
+    let group = parse_artifact(&body, trace_id)?;
+    ingest
+        .ingest_groups(experiment, vec![group], Vec::new())
+        .await?;
+    Ok(StatusCode::OK.into_response())
+}
+
+/// A `traces.json` body: its spans, all of trace `trace_id`.
+///
+/// # Errors
+/// `INVALID_PARAMETER_VALUE` naming the first bad span and field.
+pub fn parse_artifact(body: &Bytes, trace_id: crate::model::TraceId) -> MlResult<ResourceGroup> {
+    let doc: Value = parse_json(body)?;
     let spans = doc.get("spans").and_then(Value::as_array).ok_or_else(|| {
         MlflowError::invalid("traces.json must be an object with a \"spans\" array")
     })?;
@@ -328,10 +340,7 @@ pub async fn put_artifact(
             .map_err(|m| MlflowError::invalid(format!("spans[{i}]: {m}")))?;
         group.spans.push(span);
     }
-    ingest
-        .ingest_groups(experiment, vec![group], Vec::new())
-        .await?;
-    Ok(StatusCode::OK.into_response())
+    Ok(group)
 }
 
 fn b64_id<const N: usize>(v: Option<&Value>, what: &str) -> Result<Option<[u8; N]>, String> {
