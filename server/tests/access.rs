@@ -518,13 +518,6 @@ async fn cross_site_writes_are_refused() {
     s.shutdown().await;
 }
 
-fn workspace() -> std::path::PathBuf {
-    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
 /// The first admin: printed once at the first start with authentication on, or made with
 /// `sightline user add`; both sign in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -532,7 +525,7 @@ async fn first_admin_from_first_start_and_cli() {
     use tokio::io::AsyncBufReadExt;
     let db = TestDb::sqlite();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sightline"))
-        .current_dir(workspace())
+        .current_dir(common::python::workspace())
         .args([
             "serve",
             "--auth=on",

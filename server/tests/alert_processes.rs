@@ -110,7 +110,7 @@ fn rules_file(hook_url: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!(
         "sightline-rules-{}-{}",
         std::process::id(),
-        free_port_sync()
+        common::free_port()
     ));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("rules.toml");
@@ -139,14 +139,6 @@ channels = ["hook"]
     )
     .unwrap();
     path
-}
-
-fn free_port_sync() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Waits until the receiver holds `n` requests, then a few more evaluation rounds, and

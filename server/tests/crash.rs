@@ -15,52 +15,8 @@ use prost::Message;
 const TRIALS: usize = 20;
 const SENDERS: usize = 4;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn workspace() -> std::path::PathBuf {
-    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
 async fn start(db: &TestDb, port: u16) -> tokio::process::Child {
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sightline"))
-        .current_dir(workspace())
-        .args([
-            "serve",
-            &format!("--listen=127.0.0.1:{port}"),
-            "--otlp-http-listen=off",
-            "--otlp-grpc-listen=off",
-            "--database-url",
-            &db.url(),
-        ])
-        .env("RUST_LOG", "error")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let client = reqwest::Client::new();
-    for _ in 0..300 {
-        if let Ok(r) = client
-            .get(format!("http://127.0.0.1:{port}/healthz"))
-            .send()
-            .await
-        {
-            if r.status().is_success() {
-                return child;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("server on port {port} did not come up");
+    common::spawn_sightline(db, port, &[]).await
 }
 
 /// Acknowledged spans: trace id → span ids.
@@ -111,7 +67,7 @@ async fn sender(port: u16, trial: usize, n: usize, acked: Acked) -> (usize, usiz
 async fn kill_during_ingest(db: TestDb) {
     let (mut acked_spans, mut requests_ok, mut requests_cut) = (0usize, 0usize, 0usize);
     for trial in 0..TRIALS {
-        let port = free_port();
+        let port = common::free_port();
         let mut child = start(&db, port).await;
         let acked: Acked = Arc::default();
         let senders: Vec<_> = (0..SENDERS)
@@ -174,7 +130,7 @@ crate::both_backends!(kill_during_ingest);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_drains_in_flight_requests() {
     let db = TestDb::sqlite();
-    let port = free_port();
+    let port = common::free_port();
     let mut child = start(&db, port).await;
     let url = format!("http://127.0.0.1:{port}/v1/traces");
     let resource = sightline::demo::resource("sigterm-test");

@@ -39,46 +39,22 @@ struct Tally {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overload_refuses_with_retry_after_and_loses_nothing() {
     let db = TestDb::sqlite();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sightline"))
-        .current_dir(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .parent()
-                .unwrap(),
-        )
-        .args([
-            "serve",
-            &format!("--listen=127.0.0.1:{port}"),
-            "--otlp-http-listen=off",
-            "--otlp-grpc-listen=off",
-            // A small queue and small commits, so that clients on the same 2 cores, which
-            // also prepare every request, outrun the writer: the memory bound scales with
-            // the queue (the default is 200,000 spans).
+    let port = common::free_port();
+    // A small queue and small commits, so that clients on the same 2 cores, which also
+    // prepare every request, outrun the writer: the memory bound scales with the queue (the
+    // default is 200,000 spans). 8 MiB of bodies in flight: about 24 of these requests.
+    let mut child = common::spawn_sightline(
+        &db,
+        port,
+        &[
             "--queue-spans=3000",
             "--batch-spans=1000",
-            // 8 MiB of bodies in flight: about 24 of these clients' requests at once.
             "--max-inflight-bytes=8388608",
-            "--database-url",
-            &db.url(),
-        ])
-        .env("RUST_LOG", "error")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+        ],
+    )
+    .await;
     let pid = child.id().unwrap();
     let base = format!("http://127.0.0.1:{port}");
-    for _ in 0..300 {
-        if reqwest::get(format!("{base}/healthz")).await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     let idle_kb = rss_kb(pid, "VmRSS:");
 
     // Bodies made before the load, so the clients only send.

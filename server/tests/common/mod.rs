@@ -306,3 +306,52 @@ macro_rules! both_backends {
         )*
     };
 }
+
+/// A port free at the time of asking (for a child process to bind).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts the `sightline serve` binary on `port` and `db` (web app and OTLP/HTTP on the one
+/// port, the OTLP-only listeners off, logs discarded) with `extra` flags, and waits until it
+/// answers `/healthz`.
+pub async fn spawn_sightline(db: &TestDb, port: u16, extra: &[&str]) -> tokio::process::Child {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sightline"))
+        .current_dir(python::workspace())
+        .args([
+            "serve",
+            &format!("--listen=127.0.0.1:{port}"),
+            "--otlp-http-listen=off",
+            "--otlp-grpc-listen=off",
+            "--database-url",
+            &db.url(),
+        ])
+        .args(extra)
+        .env("RUST_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start sightline");
+    let client = reqwest::Client::new();
+    for _ in 0..600 {
+        if let Ok(r) = client
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
+        {
+            if r.status().is_success() {
+                return child;
+            }
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("sightline exited before it was healthy: {status}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("sightline on port {port} not healthy within 30 s");
+}
