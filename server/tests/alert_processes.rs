@@ -82,6 +82,20 @@ impl Replica {
         self.child.kill().await.expect("SIGKILL");
     }
 
+    /// SIGTERM, then the exit status.
+    async fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().expect("running").to_string();
+        assert!(std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        tokio::time::timeout(Duration::from_secs(60), self.child.wait())
+            .await
+            .expect("no exit within 60 s of SIGTERM")
+            .unwrap()
+    }
+
     /// Spiked demo traces that all started in the previous minute, so they stay inside a
     /// 2-minute window for at least a minute from now.
     async fn post_spike(&self) {
@@ -242,5 +256,44 @@ async fn two_replicas_on_postgres_elect_one_evaluator_and_fail_over() {
         ["slow-1 firing", "slow-2 firing"]
     );
     assert!(b.leads());
+    b.kill().await;
+}
+
+/// SIGTERM while a notification is on its way (the webhook answers 3 s after it receives):
+/// the process waits for the answer and records the delivery before it exits, so the next
+/// start does not send it again.
+#[tokio::test]
+async fn sigterm_while_notifying_finishes_the_delivery() {
+    let hook = Receiver::start_slow(axum::http::StatusCode::OK, "ok", Duration::from_secs(3)).await;
+    let rules = rules_file(&hook.url);
+    let db = TestDb::sqlite();
+    let url = db.url();
+    let a = Replica::start(&url, &rules).await;
+    a.post_spike().await;
+    let t0 = Instant::now();
+    while hook.requests().is_empty() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(45),
+            "no page within 45 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let arrived = Instant::now();
+    let status = a.terminate().await;
+    assert!(status.success(), "exit status {status}");
+    // It exited only after the receiver answered.
+    assert!(
+        arrived.elapsed() >= Duration::from_millis(2_500),
+        "exited {:?} after the page arrived, before the receiver answered",
+        arrived.elapsed()
+    );
+
+    let b = Replica::start(&url, &rules).await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(
+        hook.requests().len(),
+        1,
+        "the page was sent again after the restart"
+    );
     b.kill().await;
 }

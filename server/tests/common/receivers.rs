@@ -50,6 +50,16 @@ pub struct Receiver {
 
 impl Receiver {
     pub async fn start(status: StatusCode, reply: &'static str) -> Receiver {
+        Self::start_slow(status, reply, std::time::Duration::ZERO).await
+    }
+
+    /// As [`Receiver::start`], answering each request `delay` after it arrived (it is
+    /// recorded at once): a receiver still busy when the sender is asked to stop.
+    pub async fn start_slow(
+        status: StatusCode,
+        reply: &'static str,
+        delay: std::time::Duration,
+    ) -> Receiver {
         let requests = Arc::new(Mutex::new(Vec::new()));
         let seen = requests.clone();
         let app = axum::Router::new().fallback(
@@ -62,6 +72,7 @@ impl Receiver {
                         headers,
                         body,
                     });
+                    tokio::time::sleep(delay).await;
                     (status, reply)
                 }
             },
