@@ -75,6 +75,10 @@ async function signIn(page: Page, user: string, password: string) {
 
 async function choosePassword(page: Page, current: string, next: string) {
   await expect(page).toHaveURL(`${BASE}/account`);
+  // The form reports its result only once the page has hydrated.
+  await expect(page.locator("#account-page")).toHaveAttribute("data-hydrated", "true", {
+    timeout: 30_000,
+  });
   await expect(page.locator("#must-change")).toBeVisible();
   await page.locator("#password-current").fill(current);
   await page.locator("#password-new").fill(next);

@@ -10,8 +10,12 @@ pub fn AccountPage() -> impl IntoView {
     let change = ServerAction::<ChangePassword>::new();
     let me = Resource::new(move || change.version().get(), |_| whoami());
     let result = change.value();
+    let hydrated = RwSignal::new(false);
+    // Effects run only in the browser: this marks hydration for tests.
+    Effect::new(move |_| hydrated.set(true));
     view! {
-        <section class="page account-page" id="account-page">
+        <section class="page account-page" id="account-page"
+            data-hydrated=move || hydrated.get().to_string()>
             <div class="page-head"><h1>"Account"</h1></div>
             <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
                 {move || Suspend::new(async move {
