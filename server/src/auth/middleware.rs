@@ -172,15 +172,9 @@ async fn api(
     }
     match gate.check_key(authorization.as_deref(), scope).await {
         Ok(()) => next.run(req).await,
-        Err(Denied::Scope(s)) => MlflowError::new(
-            "PERMISSION_DENIED",
-            format!("this API key lacks the {s} scope"),
-        )
-        .into_response(),
-        Err(Denied::BadKey) => {
-            MlflowError::new("UNAUTHENTICATED", Denied::BadKey.to_string()).into_response()
-        }
-        Err(e) => unavailable(e),
+        Err(e @ Denied::Unavailable(_)) => unavailable(e),
+        // 401 or 403 in MLflow's error shape, as the receivers answer them.
+        Err(e) => MlflowError::from(crate::receive::Error::from(e)).into_response(),
     }
 }
 

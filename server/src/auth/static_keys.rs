@@ -26,10 +26,6 @@ impl ApiKeys {
         }
     }
 
-    pub fn enabled(&self) -> bool {
-        !self.keys.is_empty()
-    }
-
     /// Checks an `Authorization` header value. Always true when no keys are configured.
     pub fn allows(&self, authorization: Option<&str>) -> bool {
         if self.keys.is_empty() {

@@ -43,6 +43,18 @@ pub enum Error {
     Internal(String),
 }
 
+/// A refused key, as every protocol answers it (401, 403, or 503 when the check failed).
+impl From<crate::auth::gate::Denied> for Error {
+    fn from(e: crate::auth::gate::Denied) -> Self {
+        use crate::auth::gate::Denied;
+        match e {
+            Denied::BadKey => Error::Unauthorized,
+            Denied::Scope(_) => Error::Forbidden(e.to_string()),
+            Denied::Unavailable(_) => Error::Unavailable(e.to_string()),
+        }
+    }
+}
+
 impl From<SubmitError> for Error {
     fn from(e: SubmitError) -> Self {
         match e {
@@ -182,17 +194,10 @@ impl Ingest {
 
     /// Checks an ingest request's `Authorization` header (the ingest scope).
     pub async fn check_key(&self, authorization: Option<&str>) -> Result<(), Error> {
-        use crate::auth::gate::Denied;
-        match self
+        Ok(self
             .gate
             .check_key(authorization, crate::auth::Scope::Ingest)
-            .await
-        {
-            Ok(()) => Ok(()),
-            Err(Denied::BadKey) => Err(Error::Unauthorized),
-            Err(e @ Denied::Scope(_)) => Err(Error::Forbidden(e.to_string())),
-            Err(e @ Denied::Unavailable(_)) => Err(Error::Unavailable(e.to_string())),
-        }
+            .await?)
     }
 
     pub async fn experiment(&self, raw: Option<&str>) -> Result<i64, Error> {

@@ -218,16 +218,12 @@ macro_rules! access_sql {
                     token_hash: &str,
                     now_ms: i64,
                 ) -> Result<Option<UserRow>> {
-                    let cols = USER_COLUMNS
-                        .split(", ")
-                        .map(|c| format!("u.{c}"))
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    let sql = format!(
-                        "SELECT {cols} FROM user_sessions s JOIN users u ON u.id = s.user_id \
-                         WHERE s.token_hash = $1 AND s.expires_ms > $2 AND u.disabled_ms IS NULL"
-                    );
-                    let row = sqlx::query(&sql)
+                    // Every page view asks this: one fixed statement.
+                    const SQL: &str = "SELECT u.id, u.username, u.password_hash, u.role, \
+                         u.must_change_password, u.created_ms, u.disabled_ms \
+                         FROM user_sessions s JOIN users u ON u.id = s.user_id \
+                         WHERE s.token_hash = $1 AND s.expires_ms > $2 AND u.disabled_ms IS NULL";
+                    let row = sqlx::query(SQL)
                         .bind(token_hash)
                         .bind(now_ms)
                         .fetch_optional(&self.read)

@@ -132,8 +132,8 @@ macro_rules! portable_sql {
             Ok(inserted)
         }
 
-        /// Empties the stored payloads and search text of `traces` (tail sampling).
-        async fn drop_payloads(tx: &mut Tx<'_>, traces: &[TraceId]) -> Result<()> {
+        /// Empties the stored payloads and search text of `traces` (tail sampling, retention).
+        pub(crate) async fn drop_payloads(tx: &mut Tx<'_>, traces: &[TraceId]) -> Result<()> {
             for chunk in traces.chunks(ROWS_PER_STATEMENT) {
                 let mut spans: QueryBuilder<'_, $db> = QueryBuilder::new("UPDATE spans SET payload = ");
                 spans.push_bind(Vec::<u8>::new()).push(" WHERE trace_id IN (");
@@ -755,6 +755,17 @@ macro_rules! portable_sql {
                     }
                 }
             }
+            delete_trace_rows(&mut tx, &victims).await?;
+            tx.commit().await?;
+            Ok(victims.len())
+        }
+
+        /// Deletes traces, given as (row id, trace id), with their spans, tags and search
+        /// entries, in the caller's transaction (MLflow's DeleteTraces, retention).
+        pub(crate) async fn delete_trace_rows(
+            tx: &mut Tx<'_>,
+            victims: &[(i64, Vec<u8>)],
+        ) -> Result<()> {
             for chunk in victims.chunks(ROWS_PER_STATEMENT) {
                 let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new("DELETE FROM spans WHERE trace_id IN (");
                 let mut sep = qb.separated(", ");
@@ -762,7 +773,7 @@ macro_rules! portable_sql {
                     sep.push_bind(&t[..]);
                 }
                 qb.push(")");
-                qb.build().execute(&mut *tx).await?;
+                qb.build().execute(&mut **tx).await?;
                 for stmt in [
                     "DELETE FROM trace_tags WHERE trace_row IN (",
                     "DELETE FROM span_search WHERE trace_row IN (",
@@ -774,11 +785,10 @@ macro_rules! portable_sql {
                         sep.push_bind(*id);
                     }
                     qb.push(")");
-                    qb.build().execute(&mut *tx).await?;
+                    qb.build().execute(&mut **tx).await?;
                 }
             }
-            tx.commit().await?;
-            Ok(victims.len())
+            Ok(())
         }
 
     };

@@ -53,20 +53,10 @@ macro_rules! retention_sql {
                 }
 
                 async fn delete_traces(&self, victims: &[(i64, Vec<u8>, i64)]) -> Result<()> {
-                    let ids: Vec<i64> = victims.iter().map(|v| v.0).collect();
-                    let trace_ids: Vec<Vec<u8>> = victims.iter().map(|v| v.1.clone()).collect();
+                    let rows: Vec<(i64, Vec<u8>)> =
+                        victims.iter().map(|v| (v.0, v.1.clone())).collect();
                     let mut tx = self.write.begin().await?;
-                    in_list("DELETE FROM spans WHERE trace_id IN (", &trace_ids)
-                        .build()
-                        .execute(&mut *tx)
-                        .await?;
-                    for sql in [
-                        "DELETE FROM trace_tags WHERE trace_row IN (",
-                        "DELETE FROM span_search WHERE trace_row IN (",
-                        "DELETE FROM traces WHERE id IN (",
-                    ] {
-                        in_list(sql, &ids).build().execute(&mut *tx).await?;
-                    }
+                    super::delete_trace_rows(&mut tx, &rows).await?;
                     tx.commit().await?;
                     Ok(())
                 }
@@ -74,20 +64,12 @@ macro_rules! retention_sql {
                 /// Keeps the trees, timings, models, tokens and costs; drops what was said.
                 async fn drop_payloads(&self, victims: &[(i64, Vec<u8>, i64)]) -> Result<()> {
                     let ids: Vec<i64> = victims.iter().map(|v| v.0).collect();
-                    let trace_ids: Vec<Vec<u8>> = victims.iter().map(|v| v.1.clone()).collect();
+                    let trace_ids = victims
+                        .iter()
+                        .map(|v| crate::store::trace_id_from(&v.1))
+                        .collect::<Result<Vec<_>>>()?;
                     let mut tx = self.write.begin().await?;
-                    let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new("UPDATE spans SET payload = ");
-                    qb.push_bind(Vec::<u8>::new()).push(" WHERE trace_id IN (");
-                    let mut sep = qb.separated(", ");
-                    for t in &trace_ids {
-                        sep.push_bind(t.clone());
-                    }
-                    qb.push(")");
-                    qb.build().execute(&mut *tx).await?;
-                    in_list("DELETE FROM span_search WHERE trace_row IN (", &ids)
-                        .build()
-                        .execute(&mut *tx)
-                        .await?;
+                    super::drop_payloads(&mut tx, &trace_ids).await?;
                     in_list(
                         "UPDATE traces SET payload_dropped = TRUE, request_preview = NULL, \
                          response_preview = NULL WHERE id IN (",
