@@ -132,6 +132,11 @@ struct Args {
     /// Timed runs of each query kind in the query benchmark (each stops after 20 s).
     #[arg(long, default_value_t = 200)]
     query_runs: usize,
+
+    /// Time only the overview board, on an existing database (e.g. one the query benchmark
+    /// kept with --keep), windows ending now.
+    #[arg(long, value_name = "DATABASE_URL", conflicts_with = "queries")]
+    board_on: Option<String>,
 }
 
 /// The pre-encoded workload.
@@ -1083,6 +1088,9 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if let Some(sizes) = &args.queries {
         return query_bench::run(&args, sizes).await;
+    }
+    if let Some(url) = &args.board_on {
+        return query_bench::board_on(url).await;
     }
     if args.traces == 0 || args.batch == 0 || args.concurrency == 0 || args.repeat == 0 {
         bail!("--traces, --batch, --concurrency and --repeat must be at least 1");

@@ -44,7 +44,7 @@ pub(super) async fn overview(
 ) -> Result<Overview, AppError> {
     let read = read_cells(backend, cfg, query, scope_expr).await?;
     let board = Board::build(cfg, &read);
-    let (slowest, failed) = exemplars(backend, &read.window, &read.series, &read.cells).await?;
+    let (slowest, failed) = exemplars(backend, &read.window, &read.series, &read.traces).await?;
     let window = read.window;
     Ok(Overview {
         from_ms: window.from_s * 1000,
@@ -57,13 +57,29 @@ pub(super) async fn overview(
 }
 
 /// What a board reads: its window, the series matching its scope and their cells.
+///
+/// A read costs per row it returns (cells are keyed series first, so it seeks the wanted
+/// series' ranges), and most for a row whose sketch it decodes; so each figure reads the
+/// fewest rows that give it. Only the trace series need
+/// their sketches per chart step (the latency chart, the heatmap). Span series need theirs
+/// for window totals alone (breakdown, models), read from the coarsest cells the window
+/// holds — quarter-day cells inside it, finer ones at its edges. Per-step sums (the cost
+/// chart, the cache-hit rate) are added up by the database into one row per step.
 pub struct BoardCells {
     window: Window,
     series: HashMap<i64, SeriesKey>,
-    cells: Vec<StoredCell>,
-    /// Counts only, of the tagged trace series, for the cache-hit rate, when `cells` has
-    /// the wildcard trace series instead (an unscoped or untagged scope); else empty.
-    cache_counts: Vec<StoredCell>,
+    /// Trace series, whole, at the chart's resolution.
+    traces: Vec<StoredCell>,
+    /// Span series, whole, at the coarsest resolution: for window totals only.
+    span_totals: Vec<StoredCell>,
+    /// Span series summed per bucket at the chart's resolution: cost per step and the
+    /// token and cost totals.
+    span_steps: Vec<StoredCell>,
+    /// When `traces` has the wildcard trace series (an unscoped or untagged scope), the
+    /// tagged trace series summed per bucket, those whose cache tag is true and those whose
+    /// cache tag is false, for the cache-hit rate; else empty.
+    cache_hits: Vec<StoredCell>,
+    cache_misses: Vec<StoredCell>,
 }
 
 /// The one read behind a board: checks the window and scope, picks the series, reads their
@@ -90,30 +106,49 @@ async fn read_cells(
     let series = backend.rollup_series().await.map_err(super::app_error)?;
     // The wildcard series unless the scope needs tags: one trace series per service and
     // name instead of one per tag combination. The cache-hit rate still needs the cache
-    // tag's values: the tagged trace series' counts, read without their sketches (a count
-    // costs a fraction of a whole cell, and at 7 days the trace cells are half the read).
-    let mut wanted: HashMap<i64, SeriesKey> = HashMap::new();
-    let mut counted: HashMap<i64, SeriesKey> = HashMap::new();
+    // tag's values: the tagged trace series' counts, summed per bucket for hits and misses.
+    let mut traces: HashMap<i64, SeriesKey> = HashMap::new();
+    let mut spans: HashMap<i64, SeriesKey> = HashMap::new();
+    let (mut hits, mut misses) = (HashMap::new(), HashMap::new());
     for (id, key) in series {
         if scope.matches(&key) {
-            wanted.insert(id, key);
+            match key.level {
+                Level::Trace => traces.insert(id, key),
+                Level::Span => spans.insert(id, key),
+            };
         } else if key.level == Level::Trace && !scope.uses_tags() && scope.matches_dims(&key) {
-            counted.insert(id, key);
+            match key
+                .tag_map()
+                .get(&cfg.cache_hit_key)
+                .map(|v| rollup::truthy(v))
+            {
+                Some(true) => hits.insert(id, key),
+                Some(false) => misses.insert(id, key),
+                None => None,
+            };
         }
     }
     let (from, to, res) = (window.from_s, window.to_s, window.resolution);
-    let (cells, cache_counts) = futures::future::try_join(
-        rollup::read::cells(&**backend, &wanted, from, to, res, CellPart::Whole),
-        rollup::read::cells(&**backend, &counted, from, to, res, CellPart::Count),
-    )
-    .await
-    .map_err(super::app_error)?;
-    wanted.extend(counted);
+    let b = &**backend;
+    let (traces_cells, span_totals, span_steps, cache_hits, cache_misses) =
+        futures::future::try_join5(
+            rollup::read::cells(b, &traces, from, to, res, CellPart::Whole),
+            rollup::read::cells(b, &spans, from, to, rollup::COARSEST, CellPart::Whole),
+            rollup::read::cells(b, &spans, from, to, res, CellPart::Summed),
+            rollup::read::cells(b, &hits, from, to, res, CellPart::Summed),
+            rollup::read::cells(b, &misses, from, to, res, CellPart::Summed),
+        )
+        .await
+        .map_err(super::app_error)?;
+    traces.extend(spans);
     Ok(BoardCells {
         window,
-        series: wanted,
-        cells,
-        cache_counts,
+        series: traces,
+        traces: traces_cells,
+        span_totals,
+        span_steps,
+        cache_hits,
+        cache_misses,
     })
 }
 
@@ -192,13 +227,12 @@ impl Panel {
 }
 
 impl BoardCells {
-    /// Cells read.
-    pub fn len(&self) -> usize {
-        self.cells.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.cells.is_empty()
+    /// Rows read whole (with their sketches), and rows of sums.
+    pub fn len(&self) -> (usize, usize) {
+        (
+            self.traces.len() + self.span_totals.len(),
+            self.span_steps.len() + self.cache_hits.len() + self.cache_misses.len(),
+        )
     }
 }
 
@@ -237,7 +271,7 @@ impl super::Query {
     /// The slowest and failed exemplar lookup alone; returns the rows found.
     pub async fn board_exemplars(&self, read: &BoardCells) -> Result<usize, AppError> {
         let (slow, failed) =
-            exemplars(&self.backend, &read.window, &read.series, &read.cells).await?;
+            exemplars(&self.backend, &read.window, &read.series, &read.traces).await?;
         Ok(slow.len() + failed.len())
     }
 }
@@ -347,90 +381,91 @@ impl Fold {
         let mut by_span: BTreeMap<String, SpanAcc> = BTreeMap::new();
         let mut by_guard: BTreeMap<String, (u64, u64)> = BTreeMap::new();
         let mut by_model: BTreeMap<String, Cell> = BTreeMap::new();
-        // The cache-hit rate from counts alone (`BoardCells::cache_counts`).
-        for sc in read.cache_counts.iter().filter(|_| folds.rates) {
-            let (Some(key), Some(step)) =
-                (series.get(&sc.series), w.step_of(sc.bucket.max(w.from_s)))
-            else {
+        // Cells of the window: an hour cell that starts before a short window counts in
+        // its first step.
+        let in_window = |sc: &StoredCell| w.step_of(sc.bucket.max(w.from_s));
+        // The cache-hit rate from the tagged series' sums (`BoardCells::cache_hits`).
+        let cache = [(true, &read.cache_hits), (false, &read.cache_misses)];
+        for (hit, sc) in cache
+            .into_iter()
+            .flat_map(|(hit, cells)| cells.iter().map(move |sc| (hit, sc)))
+        {
+            let Some(step) = in_window(sc).filter(|_| folds.rates) else {
                 continue;
             };
-            if let Some(v) = key.tag_map().get(&cfg.cache_hit_key) {
-                let hit = rollup::truthy(v);
-                for acc in [&mut steps[step], &mut total] {
-                    acc.cache_known += sc.cell.count.max(0) as u64;
+            let n = sc.cell.count.max(0) as u64;
+            for acc in [&mut steps[step], &mut total] {
+                acc.cache_known += n;
+                if hit {
+                    acc.cache_hits += n;
+                }
+            }
+        }
+        for sc in read.traces.iter().filter(|_| folds.latency || folds.rates) {
+            let (Some(key), Some(step)) = (series.get(&sc.series), in_window(sc)) else {
+                continue;
+            };
+            let c = &sc.cell;
+            let cache = key
+                .tag_map()
+                .get(&cfg.cache_hit_key)
+                .map(|v| rollup::truthy(v));
+            for acc in [&mut steps[step], &mut total] {
+                match (folds.latency, folds.rates) {
+                    (true, true) => acc.trace.merge(c),
+                    (true, false) => acc.trace.latency.merge(&c.latency),
+                    _ => {
+                        acc.trace.count += c.count;
+                        acc.trace.error_count += c.error_count;
+                        acc.trace.blocked_count += c.blocked_count;
+                        acc.trace.guarded_count += c.guarded_count;
+                    }
+                }
+                if let (Some(hit), true) = (cache, folds.rates) {
+                    acc.cache_known += c.count.max(0) as u64;
                     if hit {
-                        acc.cache_hits += sc.cell.count.max(0) as u64;
+                        acc.cache_hits += c.count.max(0) as u64;
                     }
                 }
             }
         }
-        for sc in &read.cells {
-            let Some(key) = series.get(&sc.series) else {
-                continue;
-            };
-            // An hour cell that starts before a short window counts in its first step.
-            let Some(step) = w.step_of(sc.bucket.max(w.from_s)) else {
+        for sc in read.span_steps.iter().filter(|_| folds.cost) {
+            let Some(step) = in_window(sc) else {
                 continue;
             };
             let c = &sc.cell;
-            match key.level {
-                Level::Trace => {
-                    if !(folds.latency || folds.rates) {
-                        continue;
-                    }
-                    let cache = key
-                        .tag_map()
-                        .get(&cfg.cache_hit_key)
-                        .map(|v| rollup::truthy(v));
-                    for acc in [&mut steps[step], &mut total] {
-                        match (folds.latency, folds.rates) {
-                            (true, true) => acc.trace.merge(c),
-                            (true, false) => acc.trace.latency.merge(&c.latency),
-                            _ => {
-                                acc.trace.count += c.count;
-                                acc.trace.error_count += c.error_count;
-                                acc.trace.blocked_count += c.blocked_count;
-                                acc.trace.guarded_count += c.guarded_count;
-                            }
-                        }
-                        if let (Some(hit), true) = (cache, folds.rates) {
-                            acc.cache_known += c.count.max(0) as u64;
-                            if hit {
-                                acc.cache_hits += c.count.max(0) as u64;
-                            }
-                        }
-                    }
-                }
-                Level::Span => {
-                    if folds.cost {
-                        let cost = c.cost_input + c.cost_output;
-                        steps[step].cost += cost;
-                        total.cost += cost;
-                        // Token and cost totals come from span cells (the trace cells carry
-                        // none), so they share one definition with the per-model table.
-                        total.trace.input_tokens += c.input_tokens;
-                        total.trace.output_tokens += c.output_tokens;
-                        total.trace.cached_tokens += c.cached_tokens;
-                        total.trace.cost_input += c.cost_input;
-                        total.trace.cost_output += c.cost_output;
-                    }
-                    if folds.breakdown {
-                        let s = by_span.entry(key.span_name.clone()).or_default();
-                        s.cell.merge(c);
-                        *s.kinds.entry(key.kind.clone()).or_default() += c.count;
-                    }
-                    if folds.guardrails && key.kind == "GUARDRAIL" {
-                        let g = by_guard.entry(key.span_name.clone()).or_default();
-                        g.0 += c.count.max(0) as u64;
-                        g.1 += c.blocked_count.max(0) as u64;
-                    }
-                    if folds.models
-                        && !key.model.is_empty()
-                        && !matches!(key.kind.as_str(), "AGENT" | "CHAIN" | "WORKFLOW")
-                    {
-                        by_model.entry(key.model.clone()).or_default().merge(c);
-                    }
-                }
+            let cost = c.cost_input + c.cost_output;
+            steps[step].cost += cost;
+            total.cost += cost;
+            // Token and cost totals come from span cells (the trace cells carry none), so
+            // they share one definition with the per-model table.
+            total.trace.input_tokens += c.input_tokens;
+            total.trace.output_tokens += c.output_tokens;
+            total.trace.cached_tokens += c.cached_tokens;
+            total.trace.cost_input += c.cost_input;
+            total.trace.cost_output += c.cost_output;
+        }
+        let span_totals = folds.breakdown || folds.guardrails || folds.models;
+        for sc in read.span_totals.iter().filter(|_| span_totals) {
+            let (Some(key), Some(_)) = (series.get(&sc.series), in_window(sc)) else {
+                continue;
+            };
+            let c = &sc.cell;
+            if folds.breakdown {
+                let s = by_span.entry(key.span_name.clone()).or_default();
+                s.cell.merge(c);
+                *s.kinds.entry(key.kind.clone()).or_default() += c.count;
+            }
+            if folds.guardrails && key.kind == "GUARDRAIL" {
+                let g = by_guard.entry(key.span_name.clone()).or_default();
+                g.0 += c.count.max(0) as u64;
+                g.1 += c.blocked_count.max(0) as u64;
+            }
+            if folds.models
+                && !key.model.is_empty()
+                && !matches!(key.kind.as_str(), "AGENT" | "CHAIN" | "WORKFLOW")
+            {
+                by_model.entry(key.model.clone()).or_default().merge(c);
             }
         }
         Fold {
@@ -754,19 +789,13 @@ mod tests {
         let mut wildcard_series = series.clone();
         wildcard_series.insert(6, key(Level::Trace, "", "", "", rollup::ANY_TAGS));
         let mut wildcard_cells: Vec<StoredCell> = Vec::new();
-        let mut cache_counts = Vec::new();
+        let mut tagged = Vec::new();
         for sc in &cells {
             if sc.series > 2 {
                 wildcard_cells.push(sc.clone());
                 continue;
             }
-            cache_counts.push(StoredCell {
-                cell: Cell {
-                    count: sc.cell.count,
-                    ..Cell::default()
-                },
-                ..sc.clone()
-            });
+            tagged.push(sc.clone());
             match wildcard_cells
                 .iter_mut()
                 .find(|c| c.series == 6 && c.bucket == sc.bucket)
@@ -778,18 +807,49 @@ mod tests {
                 }),
             }
         }
-        let wildcard = BoardCells {
-            window: w.clone(),
-            series: wildcard_series,
-            cells: wildcard_cells,
-            cache_counts,
+        // What the store's `CellPart::Summed` returns: one cell of sums per bucket.
+        let summed = |cells: &mut dyn Iterator<Item = &StoredCell>| {
+            let mut by_bucket: BTreeMap<i64, Cell> = BTreeMap::new();
+            for sc in cells {
+                by_bucket.entry(sc.bucket).or_default().merge(&sc.cell);
+            }
+            let sums = |(bucket, c): (i64, Cell)| StoredCell {
+                bucket,
+                series: 0,
+                cell: Cell {
+                    latency: Default::default(),
+                    exemplars: Default::default(),
+                    ..c
+                },
+            };
+            by_bucket.into_iter().map(sums).collect::<Vec<_>>()
         };
-        let read = BoardCells {
-            window: w.clone(),
-            series,
-            cells,
-            cache_counts: Vec::new(),
+        let hit = |sc: &&StoredCell| {
+            let tags = series[&sc.series].tag_map();
+            rollup::truthy(&tags[&cfg.cache_hit_key])
         };
+        let cache_hits = summed(&mut tagged.iter().filter(hit));
+        let cache_misses = summed(&mut tagged.iter().filter(|sc| !hit(sc)));
+        assert!(!cache_hits.is_empty() && !cache_misses.is_empty());
+        // Span cells feed totals whole (here the same minute cells; the store reads them
+        // coarser) and steps summed per bucket.
+        let split = |cells: Vec<StoredCell>, series: HashMap<i64, SeriesKey>, cache| {
+            let (spans, traces): (Vec<_>, Vec<_>) = cells
+                .into_iter()
+                .partition(|c| series[&c.series].level == Level::Span);
+            let (cache_hits, cache_misses) = cache;
+            BoardCells {
+                window: w.clone(),
+                series,
+                traces,
+                span_steps: summed(&mut spans.iter()),
+                span_totals: spans,
+                cache_hits,
+                cache_misses,
+            }
+        };
+        let wildcard = split(wildcard_cells, wildcard_series, (cache_hits, cache_misses));
+        let read = split(cells, series.clone(), (Vec::new(), Vec::new()));
         let page = Board::build(&cfg, &read);
         assert!(page.totals.traces > 0 && page.totals.cache_hits > 0);
         assert!(!page.guardrails.is_empty() && !page.models.is_empty());

@@ -34,6 +34,8 @@ pub use latency::Latency;
 pub const MINUTE: i64 = 60;
 pub const HOUR: i64 = 3600;
 pub const QUARTER_DAY: i64 = 6 * HOUR;
+/// The coarsest cells there are: what a read of window totals asks for.
+pub const COARSEST: i64 = QUARTER_DAY;
 
 /// The `rollup_state` key of a compacted resolution's watermark: buckets before it have
 /// cells at that resolution. The hour key predates the quarter-day tier.
@@ -558,16 +560,18 @@ pub fn plan_batch(
     out
 }
 
-/// A cell as read back.
-/// What of a stored cell a read decodes.
+/// What of the stored cells a read returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CellPart {
+    /// Each cell whole.
     Whole,
-    /// Only the count, the other values left default: for figures that need nothing else
-    /// per series, at a fraction of the cost of decoding sketches, histograms and exemplars.
-    Count,
+    /// Counts, tokens and cost added over the read's series: one cell per bucket (`series`
+    /// 0), no latency or exemplars. The database adds them up, so a chart of sums costs one
+    /// row per step instead of one per series and step, and no sketch is decoded.
+    Summed,
 }
 
+/// A cell as read back.
 #[derive(Debug, Clone)]
 pub struct StoredCell {
     pub bucket: i64,

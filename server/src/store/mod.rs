@@ -268,7 +268,7 @@ pub trait Backend: Send + Sync + 'static {
     /// Every rollup series by id (one row per dimension combination: a small table).
     async fn rollup_series(&self) -> Result<HashMap<i64, crate::rollup::SeriesKey>>;
     /// Rollup cells at `resolution` seconds with `from_s <= bucket < to_s`, of `series`
-    /// (every series when `None`), whole or only their counts.
+    /// (every series when `None`), whole or summed per bucket (`CellPart`).
     async fn rollup_cells(
         &self,
         resolution: i64,

@@ -10,6 +10,14 @@ pub const CELLS_PER_STATEMENT: usize = 400;
 pub const ROLLUP_VALUE_COLUMNS: &str = "count, error_count, blocked_count, guarded_count, \
      input_tokens, output_tokens, cached_tokens, cost_input, cost_output, latency, histogram, \
      exemplars";
+/// The leading columns of [`ROLLUP_VALUE_COLUMNS`] (counts and sums, no blobs), added up
+/// over a group. The casts keep the types both backends decode as i64 / f64 (PostgreSQL's
+/// SUM of a BIGINT is a NUMERIC).
+pub const ROLLUP_SUMMED_COLUMNS: &str = "CAST(SUM(count) AS BIGINT), \
+     CAST(SUM(error_count) AS BIGINT), CAST(SUM(blocked_count) AS BIGINT), \
+     CAST(SUM(guarded_count) AS BIGINT), CAST(SUM(input_tokens) AS BIGINT), \
+     CAST(SUM(output_tokens) AS BIGINT), CAST(SUM(cached_tokens) AS BIGINT), \
+     CAST(SUM(cost_input) AS DOUBLE PRECISION), CAST(SUM(cost_output) AS DOUBLE PRECISION)";
 
 macro_rules! rollup_sql {
     ($db:ty, $lock:expr) => {
@@ -20,7 +28,7 @@ macro_rules! rollup_sql {
 
             use crate::model::{SpanKind, StatusCode, TraceId};
             use crate::rollup::{self, Cell, Latency, Level, Rollup, RollupConfig, SeriesKey, SpanFacts};
-            use crate::store::rollup_sql::{CELLS_PER_STATEMENT, ROLLUP_VALUE_COLUMNS};
+            use crate::store::rollup_sql::{CELLS_PER_STATEMENT, ROLLUP_SUMMED_COLUMNS, ROLLUP_VALUE_COLUMNS};
             use crate::store::{span_id_from, trace_id_from, Error, Result};
 
             type Tx<'c> = sqlx::Transaction<'c, $db>;
@@ -238,9 +246,21 @@ macro_rules! rollup_sql {
 
             /// A stored cell's values (columns in [`ROLLUP_VALUE_COLUMNS`] order from `at`).
             fn cell_from_row(row: &Row_, at: usize) -> Result<Cell> {
-                let sketch: Vec<u8> = row.try_get(at + 9)?;
-                let histogram: Vec<u8> = row.try_get(at + 10)?;
-                let exemplars: Vec<u8> = row.try_get(at + 11)?;
+                let sketch: &[u8] = row.try_get(at + 9)?;
+                let histogram: &[u8] = row.try_get(at + 10)?;
+                let exemplars: &[u8] = row.try_get(at + 11)?;
+                Ok(Cell {
+                    latency: Latency::decode(sketch, histogram)
+                        .map_err(|e| Error::Corrupt(format!("rollups.latency: {e}")))?,
+                    exemplars: crate::rollup::Exemplars::decode(exemplars)
+                        .map_err(|e| Error::Corrupt(format!("rollups.exemplars: {e}")))?,
+                    ..sums_from_row(row, at)?
+                })
+            }
+
+            /// A cell's counts and sums: the first nine columns of [`ROLLUP_VALUE_COLUMNS`] (or
+            /// of [`ROLLUP_SUMMED_COLUMNS`]) starting at column `at`.
+            fn sums_from_row(row: &Row_, at: usize) -> Result<Cell> {
                 Ok(Cell {
                     count: row.try_get(at)?,
                     error_count: row.try_get(at + 1)?,
@@ -251,10 +271,7 @@ macro_rules! rollup_sql {
                     cached_tokens: row.try_get(at + 6)?,
                     cost_input: row.try_get(at + 7)?,
                     cost_output: row.try_get(at + 8)?,
-                    latency: Latency::decode(&sketch, &histogram)
-                        .map_err(|e| Error::Corrupt(format!("rollups.latency: {e}")))?,
-                    exemplars: crate::rollup::Exemplars::decode(&exemplars)
-                        .map_err(|e| Error::Corrupt(format!("rollups.exemplars: {e}")))?,
+                    ..Cell::default()
                 })
             }
 
@@ -277,12 +294,11 @@ macro_rules! rollup_sql {
                     rows.push((bucket, id, cell));
                 }
                 for chunk in rows.chunks_mut(CELLS_PER_STATEMENT) {
-                    // What is stored already for these cells.
-                    let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(format!(
-                        "SELECT bucket, series, {ROLLUP_VALUE_COLUMNS} FROM rollups WHERE resolution = "
-                    ));
-                    qb.push_bind(resolution);
-                    qb.push(" AND (bucket, series) IN (VALUES ");
+                    // What is stored already for these cells: one primary-key lookup per cell.
+                    // (`(bucket, series) IN (VALUES …)` is not planned as lookups by SQLite:
+                    // it scanned every cell of the resolution, 1.2 s per batch at 1M traces.)
+                    let mut qb: QueryBuilder<'_, $db> =
+                        QueryBuilder::new("WITH k (bucket, series) AS (VALUES ");
                     let mut first = true;
                     for (bucket, id, _) in chunk.iter() {
                         qb.push(if first { "(" } else { ", (" });
@@ -292,7 +308,12 @@ macro_rules! rollup_sql {
                         qb.push_bind(*id);
                         qb.push(")");
                     }
-                    qb.push(")");
+                    qb.push(format!(
+                        ") SELECT r.bucket, r.series, {ROLLUP_VALUE_COLUMNS} FROM k JOIN rollups r \
+                         ON r.resolution = "
+                    ));
+                    qb.push_bind(resolution);
+                    qb.push(" AND r.series = k.series AND r.bucket = k.bucket");
                     let mut stored: HashMap<(i64, i64), Cell> = HashMap::new();
                     for row in qb.build().fetch_all(&mut **tx).await? {
                         stored.insert((row.try_get(0)?, row.try_get(1)?), cell_from_row(&row, 2)?);
@@ -334,7 +355,7 @@ macro_rules! rollup_sql {
                         .push_bind(c.exemplars.encode());
                 });
                 qb.push(
-                    " ON CONFLICT (resolution, bucket, series) DO UPDATE SET count = excluded.count, \
+                    " ON CONFLICT (resolution, series, bucket) DO UPDATE SET count = excluded.count, \
                      error_count = excluded.error_count, blocked_count = excluded.blocked_count, \
                      guarded_count = excluded.guarded_count, input_tokens = excluded.input_tokens, \
                      output_tokens = excluded.output_tokens, cached_tokens = excluded.cached_tokens, \
@@ -451,7 +472,7 @@ macro_rules! rollup_sql {
             }
 
             /// Cells at `resolution` with `from <= bucket < to`, for `series` (all when None):
-            /// whole or only their counts.
+            /// whole, or summed per bucket.
             pub(crate) async fn cells(
                 pool: &sqlx::Pool<$db>,
                 resolution: i64,
@@ -460,17 +481,26 @@ macro_rules! rollup_sql {
                 series: Option<&[i64]>,
                 part: crate::rollup::CellPart,
             ) -> Result<Vec<crate::rollup::StoredCell>> {
-                let whole = part == crate::rollup::CellPart::Whole;
+                use crate::rollup::CellPart;
                 let mut out = Vec::new();
                 let chunks: Vec<Option<&[i64]>> = match series {
                     None => vec![None],
                     Some([]) => vec![],
                     Some(ids) => ids.chunks(ROWS).map(Some).collect(),
                 };
-                let columns = if whole { ROLLUP_VALUE_COLUMNS } else { "count" };
+                let (select, group) = match part {
+                    CellPart::Whole => (format!("bucket, series, {ROLLUP_VALUE_COLUMNS}"), ""),
+                    // `+bucket`: grouped by a plain `bucket`, SQLite walks the bucket index
+                    // for its order and looks every series' cell up (230 ms for a 7-day
+                    // read at 1M traces) instead of seeking the wanted series' cells (1 ms).
+                    CellPart::Summed => (
+                        format!("+bucket AS b, {ROLLUP_SUMMED_COLUMNS}"),
+                        " GROUP BY b",
+                    ),
+                };
                 for chunk in chunks {
                     let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(format!(
-                        "SELECT bucket, series, {columns} FROM rollups WHERE resolution = "
+                        "SELECT {select} FROM rollups WHERE resolution = "
                     ));
                     qb.push_bind(resolution)
                         .push(" AND bucket >= ")
@@ -485,18 +515,15 @@ macro_rules! rollup_sql {
                         }
                         qb.push(")");
                     }
+                    qb.push(group);
                     for row in qb.build().fetch_all(pool).await? {
-                        let cell = if whole {
-                            cell_from_row(&row, 2)?
-                        } else {
-                            Cell {
-                                count: row.try_get(2)?,
-                                ..Cell::default()
-                            }
+                        let (series, cell) = match part {
+                            CellPart::Whole => (row.try_get(1)?, cell_from_row(&row, 2)?),
+                            CellPart::Summed => (0, sums_from_row(&row, 1)?),
                         };
                         out.push(crate::rollup::StoredCell {
                             bucket: row.try_get(0)?,
-                            series: row.try_get(1)?,
+                            series,
                             cell,
                         });
                     }

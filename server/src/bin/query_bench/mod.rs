@@ -32,10 +32,9 @@ use super::{mb, thousands, unique_name, Args};
 
 /// Traces per write transaction while loading (≈8,500 spans).
 const LOAD_BATCH_TRACES: usize = 500;
-/// SQLite: fold the WAL back into the database after this many load batches. The server's
-/// PASSIVE checkpoints never catch up with a writer that never pauses, so a bulk load grew
-/// the WAL to 25 GB at 540,000 traces; between two batches nothing writes, so TRUNCATE can.
-const CHECKPOINT_EVERY_BATCHES: usize = 20;
+/// A load batch the database refused as busy (SQLite: a WAL checkpoint held the writer past
+/// its busy timeout) is retried this many times, as a client retries a 503.
+const BUSY_RETRIES: usize = 5;
 /// Load batches queued between the producers and the writer.
 const QUEUE_BATCHES: usize = 4;
 /// Traces remembered for the detail queries and the rare-tag filter.
@@ -142,7 +141,7 @@ async fn load_and_query(
         thousands(n as f64),
         super::loadavg()
     );
-    let (samples, spans, load) = load(&backend, n, args.seed, (!postgres).then_some(url)).await?;
+    let (samples, spans, load) = load(&backend, n, args.seed).await?;
     println!(
         "loaded {} traces / {} spans in {:.1} s: {} traces/s, {} spans/s (write_batch, {LOAD_BATCH_TRACES} traces per transaction)",
         thousands(n as f64),
@@ -171,18 +170,13 @@ async fn load_and_query(
     time_board(&backend, &contract).await
 }
 
-/// Loads `n` traces; returns the samples, the span count and the wall time. `sqlite_url`:
-/// checkpoint that database's WAL every [`CHECKPOINT_EVERY_BATCHES`].
+/// Loads `n` traces; returns the samples, the span count and the wall time. The backend's
+/// own checkpointer bounds the SQLite WAL (a RESTART past 256 MiB).
 async fn load(
     backend: &Arc<dyn Backend>,
     n: usize,
     seed: u64,
-    sqlite_url: Option<&str>,
 ) -> anyhow::Result<(Vec<Sample>, u64, Duration)> {
-    let mut checkpointer = match sqlite_url {
-        Some(url) => Some(sqlx::SqliteConnection::connect(url).await?),
-        None => None,
-    };
     let started = Instant::now();
     let end_ns = super::now_ns();
     let first = end_ns - WINDOW_NS;
@@ -259,12 +253,18 @@ async fn load(
         };
         spans += batch.spans.len() as u64;
         samples.extend(s);
-        backend.write_batch(&batch).await.context("loading")?;
-        if let Some(c) = checkpointer.as_mut() {
-            if (chunk + 1) % CHECKPOINT_EVERY_BATCHES == 0 {
-                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                    .execute(&mut *c)
-                    .await?;
+        let mut tries = 0;
+        loop {
+            match backend.write_batch(&batch).await {
+                Ok(_) => break,
+                Err(sightline::store::Error::Database(sqlx::Error::Database(e)))
+                    if tries < BUSY_RETRIES && e.code().as_deref() == Some("5") =>
+                {
+                    tries += 1;
+                    eprintln!("  batch {chunk} refused as busy ({e}); retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                Err(e) => return Err(e).context("loading"),
             }
         }
         if last_report.elapsed() > Duration::from_secs(30) {
@@ -503,6 +503,16 @@ where
     Ok(ms)
 }
 
+/// `--board-on URL`: the board timings alone, on a database loaded earlier.
+pub(crate) async fn board_on(url: &str) -> anyhow::Result<()> {
+    let backend = sightline::store::connect(url)
+        .await
+        .with_context(|| format!("opening {url}"))?;
+    println!("== board on {url} (loadavg {})", super::loadavg());
+    let contract = sightline::query::Query::new(backend.clone());
+    time_board(&backend, &contract).await
+}
+
 /// The overview board at each window (1 h, 24 h, 7 d, 30 d, ending now: the data spans the
 /// last 30 days) unscoped, and 24 h scoped by a tag and by the service: the whole server
 /// function, then its parts.
@@ -565,9 +575,11 @@ async fn time_board(
         } else {
             format!("{label}, {scope}")
         };
+        let (whole, part) = read.len();
         println!(
-            "\n-- board {name}: {} cells, step {} s, {} traces",
-            thousands(read.len() as f64),
+            "\n-- board {name}: {} cells whole + {} in part, step {} s, {} traces",
+            thousands(whole as f64),
+            thousands(part as f64),
             board.step_ms / 1000,
             thousands(board.totals.traces as f64),
         );
