@@ -32,6 +32,11 @@ use super::{mb, thousands, unique_name, Args};
 
 /// Traces per write transaction while loading (≈8,500 spans).
 const LOAD_BATCH_TRACES: usize = 500;
+/// SQLite: fold the WAL back into the database after this many load batches. The server's
+/// checkpoints never catch up with a writer that never pauses (a RESTART gives up after the
+/// busy timeout), so a bulk load grew the WAL to 28 GB at 600,000 traces; between two batches
+/// nothing writes, so TRUNCATE can.
+const CHECKPOINT_EVERY_BATCHES: usize = 20;
 /// A load batch the database refused as busy (SQLite: a WAL checkpoint held the writer past
 /// its busy timeout) is retried this many times, as a client retries a 503.
 const BUSY_RETRIES: usize = 5;
@@ -141,7 +146,7 @@ async fn load_and_query(
         thousands(n as f64),
         super::loadavg()
     );
-    let (samples, spans, load) = load(&backend, n, args.seed).await?;
+    let (samples, spans, load) = load(&backend, n, args.seed, (!postgres).then_some(url)).await?;
     println!(
         "loaded {} traces / {} spans in {:.1} s: {} traces/s, {} spans/s (write_batch, {LOAD_BATCH_TRACES} traces per transaction)",
         thousands(n as f64),
@@ -170,13 +175,18 @@ async fn load_and_query(
     time_board(&backend, &contract).await
 }
 
-/// Loads `n` traces; returns the samples, the span count and the wall time. The backend's
-/// own checkpointer bounds the SQLite WAL (a RESTART past 256 MiB).
+/// Loads `n` traces; returns the samples, the span count and the wall time. `sqlite_url`:
+/// checkpoint that database's WAL every [`CHECKPOINT_EVERY_BATCHES`].
 async fn load(
     backend: &Arc<dyn Backend>,
     n: usize,
     seed: u64,
+    sqlite_url: Option<&str>,
 ) -> anyhow::Result<(Vec<Sample>, u64, Duration)> {
+    let mut checkpointer = match sqlite_url {
+        Some(url) => Some(sqlx::SqliteConnection::connect(url).await?),
+        None => None,
+    };
     let started = Instant::now();
     let end_ns = super::now_ns();
     let first = end_ns - WINDOW_NS;
@@ -265,6 +275,13 @@ async fn load(
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
                 Err(e) => return Err(e).context("loading"),
+            }
+        }
+        if let Some(c) = checkpointer.as_mut() {
+            if (chunk + 1) % CHECKPOINT_EVERY_BATCHES == 0 {
+                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(&mut *c)
+                    .await?;
             }
         }
         if last_report.elapsed() > Duration::from_secs(30) {
