@@ -299,7 +299,9 @@ macro_rules! rollup_sql {
                     // the resolution (1.2 s per batch at 1M traces), but a join on a VALUES
                     // list as lookups. PostgreSQL plans the IN list as lookups, and the join
                     // (from a generic plan cached while the table was small) as a hash join
-                    // over the table: 120–370 ms per batch at 30k traces.
+                    // over the table: 120–370 ms per batch at 30k traces. (The primary key's
+                    // column order differs per backend, see migrations/sqlite/0010; an
+                    // ON CONFLICT target names the columns in any order.)
                     let sqlite = <$db as sqlx::Database>::NAME == "SQLite";
                     let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(if sqlite {
                         "WITH k (bucket, series) AS (VALUES ".to_string()
