@@ -436,6 +436,46 @@ async fn metrics_expose_the_rollups_in_prometheus_format(db: TestDb) {
     s.shutdown().await;
 }
 
+/// PostgreSQL plans board reads on `rollups_by_series` only with statistics on rollups
+/// (migrations/postgres/0010); the server refreshes them after a compaction, so they exist
+/// whether autovacuum runs or not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_compaction_refreshes_the_rollup_statistics() {
+    use sqlx::Connection;
+    async fn ask<T>(conn: &mut sqlx::PgConnection, sql: &str) -> T
+    where
+        T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + Unpin,
+    {
+        sqlx::query_scalar(sql).fetch_one(conn).await.unwrap()
+    }
+    const TABLE: &str = "FROM pg_stat_user_tables WHERE relid = 'rollups'::regclass";
+    let db = TestDb::postgres().await;
+    let mut conn = sqlx::PgConnection::connect(&db.url()).await.unwrap();
+    let s = TestServer::start(db).await;
+    ingest(&s, &workload()).await;
+    let analyzed = format!("SELECT last_analyze IS NOT NULL {TABLE}");
+    assert!(!ask::<bool>(&mut conn, &analyzed).await, "not analyzed yet");
+
+    let compact = || s.backend.compact_rollups(BASE_NS / SEC + 3 * 3600, 48);
+    assert!(compact().await.unwrap() >= 1);
+    assert!(ask::<bool>(&mut conn, &analyzed).await, "analyzed");
+    let stats = "SELECT count(*) FROM pg_stats WHERE tablename = 'rollups'";
+    assert!(ask::<i64>(&mut conn, stats).await > 0, "column statistics");
+    let index = "SELECT EXISTS (SELECT 1 FROM pg_indexes WHERE indexname = 'rollups_by_series')";
+    assert!(
+        ask::<bool>(&mut conn, index).await,
+        "the series-first index"
+    );
+
+    // Caught up, a compaction folds nothing and leaves the statistics alone.
+    let count = format!("SELECT analyze_count {TABLE}");
+    let n: i64 = ask(&mut conn, &count).await;
+    assert_eq!(compact().await.unwrap(), 0);
+    assert_eq!(ask::<i64>(&mut conn, &count).await, n);
+    conn.close().await.unwrap();
+    s.shutdown().await;
+}
+
 both_backends!(
     metrics_expose_the_rollups_in_prometheus_format,
     rollups_agree_with_raw_spans,

@@ -300,7 +300,8 @@ macro_rules! rollup_sql {
                     // list as lookups. PostgreSQL keeps the IN list: with the join, its
                     // statements took 120–370 ms each and spilled to temp files at 30k traces
                     // (the load fell to 1,400 spans/s, 4,300+ with the IN list); plain EXPLAIN
-                    // showed lookups for both, so the cause is not pinned down. (The primary key's
+                    // showed lookups for both. Those runs had no statistics on rollups (the
+                    // bench's PostgreSQL runs without autovacuum), which may be the cause. (The primary key's
                     // column order differs per backend, see migrations/sqlite/0010; an
                     // ON CONFLICT target names the columns in any order.)
                     let sqlite = <$db as sqlx::Database>::NAME == "SQLite";
