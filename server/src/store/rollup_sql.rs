@@ -294,25 +294,19 @@ macro_rules! rollup_sql {
                     rows.push((bucket, id, cell));
                 }
                 for chunk in rows.chunks_mut(CELLS_PER_STATEMENT) {
-                    // What is stored already for these cells: one primary-key lookup per cell.
-                    // SQLite plans `(bucket, series) IN (VALUES …)` as a scan of every cell of
-                    // the resolution (1.2 s per batch at 1M traces), but a join on a VALUES
-                    // list as lookups. PostgreSQL keeps the IN list: with the join, its
-                    // statements took 120–370 ms each and spilled to temp files at 30k traces
-                    // (the load fell to 1,400 spans/s, 4,300+ with the IN list); plain EXPLAIN
-                    // showed lookups for both. Those runs had no statistics on rollups (the
-                    // bench's PostgreSQL runs without autovacuum), which may be the cause. (The primary key's
-                    // column order differs per backend, see migrations/sqlite/0010; an
-                    // ON CONFLICT target names the columns in any order.)
+                    // What is stored already for these cells: one primary-key lookup per cell,
+                    // whatever the planner's estimates. SQLite plans
+                    // `(bucket, series) IN (VALUES …)` as a scan of every cell of the resolution
+                    // (1.2 s per batch at 1M traces), but a join on a VALUES list as lookups.
+                    // PostgreSQL plans both forms from its estimate of the resolution's cells;
+                    // with statistics older than that resolution's first cells (say, taken
+                    // before the first compaction into quarter days) it estimated one and
+                    // joined every stored cell of the resolution against the list: 2.2 s per
+                    // statement while compacting 30k traces. A LATERAL lookup with LIMIT 1
+                    // cannot be flattened into a join, so it stays a lookup per cell.
                     let sqlite = <$db as sqlx::Database>::NAME == "SQLite";
-                    let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(if sqlite {
-                        "WITH k (bucket, series) AS (VALUES ".to_string()
-                    } else {
-                        format!(
-                            "SELECT bucket, series, {ROLLUP_VALUE_COLUMNS} FROM rollups \
-                             WHERE resolution = {resolution} AND (bucket, series) IN (VALUES "
-                        )
-                    });
+                    let mut qb: QueryBuilder<'_, $db> =
+                        QueryBuilder::new("WITH k (bucket, series) AS (VALUES ");
                     let mut first = true;
                     for (bucket, id, _) in chunk.iter() {
                         qb.push(if first { "(" } else { ", (" });
@@ -322,15 +316,20 @@ macro_rules! rollup_sql {
                         qb.push_bind(*id);
                         qb.push(")");
                     }
-                    if sqlite {
-                        qb.push(format!(
+                    qb.push(if sqlite {
+                        format!(
                             ") SELECT r.bucket, r.series, {ROLLUP_VALUE_COLUMNS} FROM k \
                              JOIN rollups r ON r.resolution = {resolution} \
                              AND r.series = k.series AND r.bucket = k.bucket"
-                        ));
+                        )
                     } else {
-                        qb.push(")");
-                    }
+                        format!(
+                            ") SELECT r.* FROM k CROSS JOIN LATERAL (\
+                             SELECT bucket, series, {ROLLUP_VALUE_COLUMNS} FROM rollups \
+                             WHERE resolution = {resolution} AND bucket = k.bucket \
+                             AND series = k.series LIMIT 1) r"
+                        )
+                    });
                     let mut stored: HashMap<(i64, i64), Cell> = HashMap::new();
                     for row in qb.build().fetch_all(&mut **tx).await? {
                         stored.insert((row.try_get(0)?, row.try_get(1)?), cell_from_row(&row, 2)?);
