@@ -370,6 +370,8 @@ macro_rules! rollup_sql {
                         .push_bind(c.latency.histogram_bytes())
                         .push_bind(c.exemplars.encode());
                 });
+                // The primary key's column order differs per backend (series first on
+                // SQLite, migrations/sqlite/0010); a conflict target may name them in any order.
                 qb.push(
                     " ON CONFLICT (resolution, series, bucket) DO UPDATE SET count = excluded.count, \
                      error_count = excluded.error_count, blocked_count = excluded.blocked_count, \
