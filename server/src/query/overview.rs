@@ -58,9 +58,9 @@ pub(super) async fn overview(
 
 /// What a board reads: its window, the series matching its scope and their cells.
 ///
-/// A read costs per row it returns (on SQLite cells are keyed series first, so it seeks the
-/// wanted series' ranges), and most for a row whose sketch it decodes; so each figure reads
-/// the fewest rows that give it. Only the trace series need their sketches per chart step
+/// A read costs per row it returns (it seeks the wanted series' ranges: SQLite keys cells
+/// series first, PostgreSQL has an index so), and most for a row whose sketch it decodes; so
+/// each figure reads the fewest rows that give it. Only the trace series need their sketches per chart step
 /// (the latency chart, the heatmap). Span series need theirs
 /// for window totals alone (breakdown, models), read from the coarsest cells the window
 /// holds — quarter-day cells inside it, finer ones at its edges. Per-step sums (the cost

@@ -17,7 +17,11 @@ crate::store::portable::portable_sql!(Postgres);
 crate::store::span_text::span_text_sql!(sqlx::Postgres);
 crate::store::search_sql::search_sql!(sqlx::Postgres, crate::store::search_sql::Dialect::Postgres);
 // Replicas sharing one database take turns merging rollup cells (read-merge-write of sketches).
-crate::store::rollup_sql::rollup_sql!(sqlx::Postgres, Some("SELECT pg_advisory_xact_lock(7431)"));
+crate::store::rollup_sql::rollup_sql!(
+    sqlx::Postgres,
+    Some("SELECT pg_advisory_xact_lock(7431)"),
+    crate::store::rollup_sql::CellLookup::Lateral
+);
 crate::store::alert_sql::alert_sql!(sqlx::Postgres, Some("SELECT pg_advisory_xact_lock(7433)"));
 crate::store::access_sql::access_sql!(sqlx::Postgres);
 crate::store::retention_sql::retention_sql!(
@@ -86,26 +90,26 @@ impl PgBackend {
     /// never ran (those counts reach the view up to seconds late). A failure only costs plan
     /// quality: logged, not returned.
     async fn refresh_rollup_statistics(&self) {
-        let stale = sqlx::query_scalar::<_, bool>(
+        if let Err(e) = self.analyze_rollups_if_stale().await {
+            tracing::warn!(error = %e, "Could not refresh statistics on rollups.");
+        }
+    }
+
+    async fn analyze_rollups_if_stale(&self) -> sqlx::Result<()> {
+        let stale: Option<bool> = sqlx::query_scalar(
             "SELECT (last_analyze IS NULL AND last_autoanalyze IS NULL) \
              OR n_mod_since_analyze > 50 + n_live_tup / 10 \
              FROM pg_stat_user_tables WHERE relid = 'rollups'::regclass",
         )
         .fetch_optional(&self.pool)
-        .await;
-        let done = match stale {
-            Ok(Some(true)) => sqlx::query("ANALYZE rollups, rollup_series")
+        .await?;
+        if stale == Some(true) {
+            sqlx::query("ANALYZE rollups, rollup_series")
                 .execute(&self.pool)
-                .await
-                .map(|_| true),
-            Ok(_) => Ok(false),
-            Err(e) => Err(e),
-        };
-        match done {
-            Ok(true) => tracing::debug!("Refreshed the planner's statistics on rollups."),
-            Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e, "Could not refresh statistics on rollups."),
+                .await?;
+            tracing::debug!("Refreshed the planner's statistics on rollups.");
         }
+        Ok(())
     }
 }
 

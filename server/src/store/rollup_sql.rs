@@ -1,8 +1,9 @@
 //! Rollup SQL, the same text for SQLite and PostgreSQL, expanded per backend by
-//! [`rollup_sql!`] (as `portable_sql!` does for the trace tables). The only dialect
-//! difference is `$lock`: a statement that serialises rollup merges between processes
-//! sharing one PostgreSQL (a transaction-scoped advisory lock), or nothing on SQLite, where
-//! the single writer connection already serialises them.
+//! [`rollup_sql!`] (as `portable_sql!` does for the trace tables). The dialect differences
+//! are its two parameters: `$lock`, a statement that serialises rollup merges between
+//! processes sharing one PostgreSQL (a transaction-scoped advisory lock), or nothing on
+//! SQLite, where the single writer connection already serialises them; and `$lookup`, how
+//! the writer finds the cells already stored ([`CellLookup`]).
 
 /// Rollup cells per multi-row statement (15 columns each).
 pub const CELLS_PER_STATEMENT: usize = 400;
@@ -19,8 +20,44 @@ pub const ROLLUP_SUMMED_COLUMNS: &str = "CAST(SUM(count) AS BIGINT), \
      CAST(SUM(output_tokens) AS BIGINT), CAST(SUM(cached_tokens) AS BIGINT), \
      CAST(SUM(cost_input) AS DOUBLE PRECISION), CAST(SUM(cost_output) AS DOUBLE PRECISION)";
 
+/// How the writer reads the cells already stored for a batch: one primary-key lookup per
+/// cell of a VALUES list `k (bucket, series)`, whatever the planner's estimates.
+/// - SQLite plans `(bucket, series) IN (VALUES …)` as a scan of every cell of the resolution
+///   (1.2 s per batch at 1M traces), but a join on the VALUES list as lookups ([`Join`]).
+/// - PostgreSQL plans both forms from its estimate of the resolution's cells. With statistics
+///   older than that resolution's first cells (say, taken before the first compaction into
+///   quarter days) it estimated one and joined every stored cell of the resolution against
+///   the list: 2.2 s per statement while compacting 30k traces. A LATERAL lookup with
+///   LIMIT 1 cannot be flattened into a join, so it stays a lookup per cell ([`Lateral`]).
+///
+/// [`Join`]: CellLookup::Join
+/// [`Lateral`]: CellLookup::Lateral
+pub enum CellLookup {
+    Join,
+    Lateral,
+}
+
+impl CellLookup {
+    /// The statement's tail after the VALUES list `k`.
+    pub fn select(&self, resolution: i64) -> String {
+        match self {
+            CellLookup::Join => format!(
+                "SELECT r.bucket, r.series, {ROLLUP_VALUE_COLUMNS} FROM k \
+                 JOIN rollups r ON r.resolution = {resolution} \
+                 AND r.series = k.series AND r.bucket = k.bucket"
+            ),
+            CellLookup::Lateral => format!(
+                "SELECT r.* FROM k CROSS JOIN LATERAL (\
+                 SELECT bucket, series, {ROLLUP_VALUE_COLUMNS} FROM rollups \
+                 WHERE resolution = {resolution} AND bucket = k.bucket \
+                 AND series = k.series LIMIT 1) r"
+            ),
+        }
+    }
+}
+
 macro_rules! rollup_sql {
-    ($db:ty, $lock:expr) => {
+    ($db:ty, $lock:expr, $lookup:expr) => {
         pub(crate) mod rollup_sql_impl {
             use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -35,6 +72,7 @@ macro_rules! rollup_sql {
             type Row_ = <$db as sqlx::Database>::Row;
 
             const LOCK: Option<&str> = $lock;
+            const LOOKUP: crate::store::rollup_sql::CellLookup = $lookup;
             const ROWS: usize = crate::store::portable::ROWS_PER_STATEMENT;
 
             /// Every span of these traces, as the rollup needs them.
@@ -294,17 +332,7 @@ macro_rules! rollup_sql {
                     rows.push((bucket, id, cell));
                 }
                 for chunk in rows.chunks_mut(CELLS_PER_STATEMENT) {
-                    // What is stored already for these cells: one primary-key lookup per cell,
-                    // whatever the planner's estimates. SQLite plans
-                    // `(bucket, series) IN (VALUES …)` as a scan of every cell of the resolution
-                    // (1.2 s per batch at 1M traces), but a join on a VALUES list as lookups.
-                    // PostgreSQL plans both forms from its estimate of the resolution's cells;
-                    // with statistics older than that resolution's first cells (say, taken
-                    // before the first compaction into quarter days) it estimated one and
-                    // joined every stored cell of the resolution against the list: 2.2 s per
-                    // statement while compacting 30k traces. A LATERAL lookup with LIMIT 1
-                    // cannot be flattened into a join, so it stays a lookup per cell.
-                    let sqlite = <$db as sqlx::Database>::NAME == "SQLite";
+                    // What is stored already for these cells (`CellLookup`).
                     let mut qb: QueryBuilder<'_, $db> =
                         QueryBuilder::new("WITH k (bucket, series) AS (VALUES ");
                     let mut first = true;
@@ -316,20 +344,7 @@ macro_rules! rollup_sql {
                         qb.push_bind(*id);
                         qb.push(")");
                     }
-                    qb.push(if sqlite {
-                        format!(
-                            ") SELECT r.bucket, r.series, {ROLLUP_VALUE_COLUMNS} FROM k \
-                             JOIN rollups r ON r.resolution = {resolution} \
-                             AND r.series = k.series AND r.bucket = k.bucket"
-                        )
-                    } else {
-                        format!(
-                            ") SELECT r.* FROM k CROSS JOIN LATERAL (\
-                             SELECT bucket, series, {ROLLUP_VALUE_COLUMNS} FROM rollups \
-                             WHERE resolution = {resolution} AND bucket = k.bucket \
-                             AND series = k.series LIMIT 1) r"
-                        )
-                    });
+                    qb.push(") ").push(LOOKUP.select(resolution));
                     let mut stored: HashMap<(i64, i64), Cell> = HashMap::new();
                     for row in qb.build().fetch_all(&mut **tx).await? {
                         stored.insert((row.try_get(0)?, row.try_get(1)?), cell_from_row(&row, 2)?);

@@ -18,7 +18,11 @@ crate::store::portable::portable_sql!(Sqlite);
 crate::store::span_text::span_text_sql!(sqlx::Sqlite);
 crate::store::search_sql::search_sql!(sqlx::Sqlite, crate::store::search_sql::Dialect::Sqlite);
 // The single writer connection already serialises rollup merges.
-crate::store::rollup_sql::rollup_sql!(sqlx::Sqlite, None);
+crate::store::rollup_sql::rollup_sql!(
+    sqlx::Sqlite,
+    None,
+    crate::store::rollup_sql::CellLookup::Join
+);
 crate::store::alert_sql::alert_sql!(sqlx::Sqlite, None);
 crate::store::access_sql::access_sql!(sqlx::Sqlite);
 crate::store::retention_sql::retention_sql!(
